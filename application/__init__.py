@@ -1,0 +1,1 @@
+"""Use cases: load, call the aggregate, save; raise errors, never HTTP."""

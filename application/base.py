@@ -1,0 +1,38 @@
+"""What every use case shares: the store, the views, the clock, and loading with scoping."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from application.access import Principal, check_visible
+from application.errors import NotFoundError, ReadTimeoutError
+from application.ports import Clock, EventStore, Views
+from domain.base import Aggregate
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UseCases:
+    def __init__(self, store: EventStore, views: Views, clock: Clock, read_timeout: float = 5.0):
+        self.store = store
+        self.views = views
+        self.clock = clock
+        self.read_timeout = read_timeout
+
+    def load(self, cls: type[A], aggregate_id: str, principal: Principal, what: str) -> A:
+        """The aggregate, or `not-found` when it is missing, of another type, or not visible."""
+        aggregate = self.store.get(aggregate_id)
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(f"{what} {aggregate_id} was not found")
+        tenant_id: Any = getattr(aggregate, "tenant_id", None)
+        if tenant_id is not None:
+            check_visible(principal, tenant_id, what, aggregate_id)
+        return aggregate
+
+    def wait_for_views(self, min_position: int | None) -> None:
+        """Read-your-writes: wait until the views have processed `min_position` (default: the head)."""
+        if not self.views.wait_for(min_position, self.read_timeout):
+            raise ReadTimeoutError(
+                f"views did not reach position {min_position} within {self.read_timeout:g}s",
+                minPosition=min_position,
+            )

@@ -1,0 +1,91 @@
+"""Run event use cases: append (one or a batch) under claim fencing, and read pages by seq."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application import access
+from application.access import Principal
+from application.base import UseCases
+from application.retry import retry_on_conflict
+from domain.errors import SchemaInvalidError
+from domain.redaction import redact
+from domain.run import Run
+from domain.timestamps import iso
+
+MAX_BATCH = 500
+
+
+class RunEventUseCases(UseCases):
+    def append(
+        self,
+        principal: Principal,
+        run_id: str,
+        events: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Append events ({type, payload, runnerId?, claimEpoch?}) atomically; returns RunEvents."""
+        principal.require(access.RUN_OPERATE)
+        if not events:
+            raise SchemaInvalidError("a batch needs at least one event")
+        if len(events) > MAX_BATCH:
+            raise SchemaInvalidError(f"a batch holds at most {MAX_BATCH} events", count=len(events))
+        for event in events:
+            Run.check_event_type(event["type"])
+        payloads = [redact(event.get("payload") or {}) for event in events]
+
+        def attempt() -> list[dict[str, Any]]:
+            now = self.clock()
+            run = self.load(Run, run_id, principal, "run")
+            for event in events:
+                run.check_fence(event.get("runnerId"), event.get("claimEpoch"))
+            seqs = [
+                run.append_event(event["type"], payload, now)
+                for event, payload in zip(events, payloads, strict=True)
+            ]
+            positions = self.store.save(run)
+            return [
+                {
+                    "runId": run.id,
+                    "seq": seq,
+                    "type": event["type"],
+                    "payload": payload,
+                    "createdAt": iso(now),
+                    "position": position,
+                }
+                for seq, event, payload, position in zip(
+                    seqs, events, payloads, positions, strict=True
+                )
+            ]
+
+        return retry_on_conflict(attempt)
+
+    def page(
+        self, principal: Principal, run_id: str, after_seq: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """RunEvents with seq above `after_seq`, and the seq to continue after (None at the end)."""
+        principal.require(access.READ)
+        run = self.load(Run, run_id, principal, "run")
+        return self.page_of(run, after_seq, limit)
+
+    def page_of(
+        self, run: Run, after_seq: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        after_seq = max(after_seq, 0)
+        if after_seq >= run.last_seq:
+            return [], None
+        end = min(after_seq + limit, run.last_seq)
+        gt = run.event_versions[after_seq - 1] if after_seq > 0 else 0
+        lte = run.event_versions[end - 1]
+        items = [
+            {
+                "runId": event.originator_id,
+                "seq": event.seq,
+                "type": event.type,
+                "payload": event.payload,
+                "createdAt": iso(event.timestamp),
+                "position": position,
+            }
+            for position, event in self.store.aggregate_events(run.id, gt, lte)
+            if isinstance(event, Run.EventAppended)
+        ]
+        return items, (end if end < run.last_seq else None)

@@ -1,0 +1,1 @@
+"""Aggregates and their events: pure, no I/O, no clock."""

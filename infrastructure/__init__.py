@@ -1,0 +1,1 @@
+"""Wiring of the eventsourcing library, databases, signals and the projection runner."""

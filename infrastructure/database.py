@@ -1,0 +1,151 @@
+"""The database that holds projection views: one interface over SQLite and PostgreSQL.
+
+SQL is written once with `?` placeholders; rows come back as dicts on both.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+_PERCENT = re.compile(r"%")
+
+
+class Cursor:
+    """A cursor taking `?` placeholders and returning dict rows."""
+
+    def __init__(self, raw: Any, convert: bool) -> None:
+        self._raw = raw
+        self._convert = convert
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        if self._convert:
+            sql = _PERCENT.sub("%%", sql).replace("?", "%s")
+        self._raw.execute(sql, params)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self._convert:
+            sql = _PERCENT.sub("%%", sql).replace("?", "%s")
+        self._raw.executemany(sql, rows)
+
+    def fetchone(self) -> dict[str, Any] | None:
+        row = self._raw.fetchone()
+        return None if row is None else dict(row)
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._raw.fetchall()]
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._raw.rowcount)
+
+
+class Database:
+    """Transactions and reads against the view tables."""
+
+    dialect: str
+
+    def transaction(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def read(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def notify(self, cursor: Cursor, channel: str) -> None:
+        """Signal other processes from inside a transaction (a no-op where there are none)."""
+
+    def close(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.read() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        with self.read() as cur:
+            return cur.execute(sql, params).fetchone()
+
+
+class SqliteDatabase(Database):
+    """One connection behind a lock: the embedded default serves one process."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            raw = self._conn.cursor()
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield Cursor(raw, convert=False)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        with self._lock:
+            yield Cursor(self._conn.cursor(), convert=False)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class PostgresDatabase(Database):
+    """A connection pool that checks connections, so a restarted server is survived."""
+
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str, max_size: int = 20) -> None:
+        self.conninfo = conninfo
+        self.pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            check=ConnectionPool.check_connection,
+            open=True,
+            name="agentrun-views",
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as raw:
+            yield Cursor(raw, convert=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        with self.pool.connection() as conn, conn.cursor() as raw:
+            yield Cursor(raw, convert=True)
+
+    def notify(self, cursor: Cursor, channel: str) -> None:
+        cursor.execute(f"NOTIFY {channel}")
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def connect_postgres(conninfo: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    """A plain autocommit connection, for listeners and advisory locks."""
+    return psycopg.connect(conninfo, autocommit=True, connect_timeout=5, **kwargs)

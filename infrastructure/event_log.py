@@ -1,0 +1,143 @@
+"""The store of record: an eventsourcing application over PostgreSQL or SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Notification, Transcoder
+from psycopg.conninfo import conninfo_to_dict
+
+from domain.base import Aggregate, DomainEvent
+from domain.errors import ConcurrencyError
+from infrastructure.transcoder import OrjsonTranscoder
+
+
+class AgentRunLog(Application[str]):
+    """The one application whose recorder holds every event of agentrun."""
+
+    name = "agentrun"
+
+    def construct_transcoder(self) -> Transcoder:
+        return OrjsonTranscoder()
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(path),
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "ORIGINATOR_ID_TYPE": "text",
+        "AGGREGATE_CACHE_MAXSIZE": "1000",
+    }
+
+
+def postgres_env(database_url: str, pool_size: int) -> dict[str, str]:
+    params = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(params.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(params.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(params.get("port") or "5432"),
+        "POSTGRES_USER": str(params.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size * 3),
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "ORIGINATOR_ID_TYPE": "text",
+        "AGGREGATE_CACHE_MAXSIZE": "1000",
+    }
+
+
+class EventLog:
+    """Loads and saves aggregates, and reads the log in position order."""
+
+    def __init__(self, env: dict[str, str], on_saved: Callable[[], None] = lambda: None):
+        self.app = AgentRunLog(env=env)
+        self.recorder: Any = self.app.recorder
+        self.is_postgres = env["PERSISTENCE_MODULE"].endswith("postgres")
+        self.table = self.recorder.events_table_name
+        # The library NOTIFYs a channel named after the table on every insert.
+        self.channel = self.table.replace(".", "_")
+        self._on_saved = on_saved
+
+    def close(self) -> None:
+        self.app.close()
+
+    def get(self, aggregate_id: str) -> Any:
+        """The aggregate as of its last event, or None."""
+        try:
+            return self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def save(self, *aggregates: Aggregate) -> list[int]:
+        """Save the pending events of all the aggregates atomically; returns their positions."""
+        try:
+            recordings = self.app.save(*aggregates)
+        except IntegrityError as error:
+            raise ConcurrencyError("another writer saved first; reload and retry") from error
+        self._on_saved()
+        return [r.notification.id for r in recordings]
+
+    def head(self) -> int:
+        """The position of the newest committed event (0 when the log is empty)."""
+        return int(self.recorder.max_notification_id() or 0)
+
+    def notifications(self, after: int, limit: int, upto: int | None = None) -> Sequence[Notification]:
+        return self.recorder.select_notifications(
+            start=after, limit=limit, stop=upto, inclusive_of_start=False
+        )
+
+    def decode(self, notification: Notification) -> DomainEvent:
+        return self.app.mapper.to_domain_event(notification)  # type: ignore[return-value]
+
+    def aggregate_events(self, aggregate_id: str, gt: int, lte: int) -> list[tuple[int, Any]]:
+        """(position, event) of an aggregate's versions in (gt, lte], in version order."""
+        rows = self._query(
+            f"SELECT {self._position_column} AS position, originator_version, topic, state "
+            f"FROM {self.table} WHERE originator_id = ? AND originator_version > ? "
+            "AND originator_version <= ? ORDER BY originator_version",
+            (aggregate_id, gt, lte),
+        )
+        return [
+            (
+                row["position"],
+                self.decode(
+                    Notification(
+                        id=row["position"],
+                        originator_id=aggregate_id,
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    )
+                ),
+            )
+            for row in rows
+        ]
+
+    def position_of(self, aggregate_id: str) -> int:
+        """The position of an aggregate's last event (0 if it has none)."""
+        rows = self._query(
+            f"SELECT {self._position_column} AS position FROM {self.table} "
+            "WHERE originator_id = ? ORDER BY originator_version DESC LIMIT 1",
+            (aggregate_id,),
+        )
+        return int(rows[0]["position"]) if rows else 0
+
+    @property
+    def _position_column(self) -> str:
+        return "notification_id" if self.is_postgres else "rowid"
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        datastore = self.recorder.datastore
+        if self.is_postgres:
+            with datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(sql.replace("?", "%s"), params)
+                return list(curs.fetchall())
+        with datastore.transaction(commit=False) as curs:
+            curs.execute(sql, params)
+            return list(curs.fetchall())

@@ -1,0 +1,1 @@
+"""Translators: the HTTP API, SSE streams, the CLI and the Python client."""

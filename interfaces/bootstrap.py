@@ -1,0 +1,146 @@
+"""The composition root: settings in, a wired container of use cases out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from application.commands import CommandUseCases
+from application.ports import Clock
+from application.run_events import RunEventUseCases
+from application.runners import RunnerUseCases
+from application.runs import RunUseCases
+from application.sessions import SessionUseCases
+from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
+from infrastructure.event_log import EventLog, postgres_env, sqlite_env
+from infrastructure.leader_lock import AdvisoryLock, LocalLock
+from infrastructure.projection_runner import ADVANCED_CHANNEL, ProjectionRunner, create_tables
+from infrastructure.settings import Settings
+from infrastructure.signals import PostgresListener, Signal
+from infrastructure.views import ViewReader
+from interfaces.http.auth import TokenRegistry
+from projections.base import Projection
+from projections.session_summaries import SessionSummaries
+
+log = logging.getLogger(__name__)
+
+# Any constant works; it names the "projection runner" lock among this database's advisory locks.
+PROJECTION_LOCK_KEY = 0x6167_656E_7472_756E & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def all_projections() -> list[Projection]:
+    return [SessionSummaries()]
+
+
+class Container:
+    """Everything one server process (or one CLI command) needs, wired once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock = utc_now,
+        tokens: TokenRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.version = _version()
+        self.tokens = tokens or TokenRegistry.from_settings(settings.api_tokens, settings.auth)
+        self.openapi: dict[str, Any] = {}
+        self.events_signal = Signal()
+        self.advanced_signal = Signal()
+        self.listener: PostgresListener | None = None
+        self.db: Database
+        if settings.database_url:
+            url = settings.database_url
+            self.log = EventLog(postgres_env(url, settings.pool_size), self.events_signal.notify)
+            self.db = PostgresDatabase(url, max_size=settings.pool_size * 2)
+            leader: Any = AdvisoryLock(url, PROJECTION_LOCK_KEY)
+            self.listener = PostgresListener(
+                url, {self.log.channel: self.events_signal, ADVANCED_CHANNEL: self.advanced_signal}
+            )
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.log = EventLog(sqlite_env(settings.data_dir / "events.sqlite3"), self.events_signal.notify)
+            self.db = SqliteDatabase(settings.data_dir / "views.sqlite3")
+            leader = LocalLock()
+        self.projections = all_projections()
+        create_tables(self.db, self.projections)
+        self.runner = ProjectionRunner(
+            self.log,
+            self.db,
+            self.projections,
+            events_signal=self.events_signal,
+            advanced_signal=self.advanced_signal,
+            leader=leader,
+            batch_size=settings.projection_batch_size,
+            poll_interval=settings.poll_interval,
+        )
+        self.views = ViewReader(
+            self.db, self.log, [p.name for p in self.projections], self.advanced_signal
+        )
+        common = {
+            "store": self.log,
+            "views": self.views,
+            "clock": clock,
+            "read_timeout": settings.read_timeout,
+        }
+        self.runs = RunUseCases(**common)
+        self.run_events = RunEventUseCases(**common)
+        self.commands = CommandUseCases(**common)
+        self.runners = RunnerUseCases(**common)
+        self.sessions = SessionUseCases(**common, run_events=self.run_events)
+        self._started = False
+
+    def start(self) -> None:
+        """Start the background work: the listener and the projection runner."""
+        if self._started:
+            return
+        self._started = True
+        if self.listener is not None:
+            self.listener.start()
+        self.runner.start()
+
+    def close(self) -> None:
+        if self._started:
+            self.runner.stop()
+            if self.listener is not None:
+                self.listener.stop()
+            self._started = False
+        self.db.close()
+        self.log.close()
+
+    def health(self) -> dict[str, Any]:
+        """Reachability and readiness, without ever printing a credential."""
+        health: dict[str, Any] = {
+            "adapter": self.settings.adapter,
+            "ready": False,
+            "reachable": False,
+            "migrationReady": False,
+            "failureKind": None,
+            "message": None,
+        }
+        try:
+            self.db.fetchone("SELECT 1 AS ok")
+            health["reachable"] = True
+            self.db.fetchone("SELECT COUNT(*) AS n FROM projection_positions")
+            self.log.head()
+            health["migrationReady"] = True
+            health["ready"] = True
+        except Exception as error:  # noqa: BLE001 - health reports, never raises
+            health["failureKind"] = (
+                "migration-missing" if health["reachable"] else "database-unreachable"
+            )
+            health["message"] = f"{type(error).__name__}"
+        return health
+
+
+def _version() -> str:
+    try:
+        return version("agentrun")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "0.0.0"

@@ -1,0 +1,95 @@
+"""The `agentrun` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+from pathlib import Path
+
+import orjson
+
+from infrastructure.settings import Settings
+
+log = logging.getLogger("agentrun")
+
+
+def _admin_token(settings: Settings) -> str:
+    """The admin token kept in the data dir, created (and printed once) when missing."""
+    path = Path(settings.data_dir) / "admin-token"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    print(f"created an admin token (stored in {path}); use it as 'Authorization: Bearer {token}'")
+    return token
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from interfaces.bootstrap import Container
+    from interfaces.http.app import create_app
+    from interfaces.http.auth import TokenRegistry
+
+    settings = Settings()
+    tokens = None
+    if not settings.api_tokens and (settings.auth or "").lower() != "disabled":
+        token = _admin_token(settings)
+        tokens = TokenRegistry([{"token": token, "principal": "admin", "roles": ["admin"], "tenants": ["*"]}])
+    container = Container(settings, tokens=tokens)
+    print(f"agentrun {container.version} on {settings.adapter}, http://{args.host}:{args.port}")
+    uvicorn.run(create_app(container), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def projections_status(args: argparse.Namespace) -> int:
+    from interfaces.bootstrap import Container
+
+    container = Container(Settings())
+    try:
+        head = container.log.head()
+        rows = [
+            {"name": name, "position": position, "headPosition": head, "lag": head - position}
+            for name, position in sorted(container.runner.positions().items())
+        ]
+    finally:
+        container.close()
+    if args.json:
+        print(orjson.dumps(rows).decode())
+    else:
+        print(f"{'projection':<24} {'position':>10} {'head':>10} {'lag':>8}")
+        for row in rows:
+            print(f"{row['name']:<24} {row['position']:>10} {row['headPosition']:>10} {row['lag']:>8}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentrun", description="Event-sourced agent runs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="run the HTTP server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=serve)
+
+    projections = commands.add_parser("projections", help="inspect projections")
+    sub = projections.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("status", help="position, head and lag of each projection")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=projections_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The Starlette application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+
+from interfaces.http.endpoint import to_route
+from interfaces.http.errors import http_exception_handler, unexpected_exception_handler
+from interfaces.http.openapi import build_openapi
+from interfaces.http.routes import API, API_PREFIX, OPS
+
+
+def create_app(container: Any) -> Starlette:
+    """The HTTP API over a container; the container's lifetime is the app's."""
+    container.openapi = build_openapi([("", OPS), (API_PREFIX, API)], container.version)
+    routes = [to_route(e, container) for e in OPS] + [to_route(e, container, API_PREFIX) for e in API]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        container.start()
+        try:
+            yield
+        finally:
+            container.close()
+
+    handlers = {HTTPException: http_exception_handler, Exception: unexpected_exception_handler}
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]

@@ -1,0 +1,92 @@
+"""An endpoint: method, path, body and response models, and a synchronous handler.
+
+Handlers parse nothing themselves: the body is validated against its model before the
+handler runs, and the handler runs in a worker thread since the use cases are synchronous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from application.access import Principal
+from interfaces.http.errors import from_exception
+
+Q = TypeVar("Q", bound=BaseModel)
+
+
+@dataclass
+class Call:
+    """What a handler gets: the container, the caller, path and query values, the parsed body."""
+
+    app: Any
+    principal: Principal
+    path: dict[str, str]
+    query_params: QueryParams
+    body: Any
+
+    def query(self, model: type[Q]) -> Q:
+        return model.model_validate(dict(self.query_params))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[[Call], Any]
+    summary: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: bool = True
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
+    """The Starlette route running the endpoint: authenticate, parse, call, serialise."""
+
+    async def handle(request: Request) -> Response:
+        try:
+            principal = (
+                container.tokens.authenticate(request.headers.get("authorization"))
+                if endpoint.auth
+                else None
+            )
+            body = None
+            if endpoint.body is not None:
+                raw = await request.body()
+                body = endpoint.body.model_validate_json(raw if raw.strip() else b"{}")
+            call = Call(container, principal, dict(request.path_params), request.query_params, body)  # type: ignore[arg-type]
+            result = await run_in_threadpool(endpoint.handler, call)
+        except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
+            return from_exception(error)
+        if isinstance(result, Response):
+            return result
+        status, payload = result if isinstance(result, tuple) else (endpoint.status, result)
+        if payload is None:
+            return Response(status_code=status)
+        return json_response(payload, status)
+
+    return Route(prefix + endpoint.path, handle, methods=[endpoint.method], name=endpoint.summary)
+
+
+def page(items: list[Any], next_cursor: Any) -> dict[str, Any]:
+    return {
+        "items": items,
+        "count": len(items),
+        "nextCursor": None if next_cursor is None else str(next_cursor),
+    }

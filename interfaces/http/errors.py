@@ -1,0 +1,64 @@
+"""The error envelope: every 4xx/5xx body is `{"error": {kind, message, details}}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from domain.errors import AgentRunError
+
+log = logging.getLogger(__name__)
+
+STATUS_OF_KIND = {
+    "unauthorized": 401,
+    "forbidden": 403,
+    "tenant-policy-denied": 403,
+    "not-found": 404,
+    "method-not-allowed": 405,
+    "schema-invalid": 422,
+    "conflict": 409,
+    "runner-lease-conflict": 409,
+    "stale-attempt": 409,
+    "unavailable": 503,
+    "timeout": 504,
+    "internal": 500,
+}
+
+
+def error_response(kind: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    body = {"error": {"kind": kind, "message": message, "details": details or {}}}
+    return Response(
+        orjson.dumps(body),
+        status_code=STATUS_OF_KIND.get(kind, 500),
+        media_type="application/json",
+    )
+
+
+def from_exception(error: Exception) -> Response:
+    """Map an exception to the envelope; unexpected ones are a 500 that reveals nothing."""
+    if isinstance(error, AgentRunError):
+        return error_response(error.kind, error.message, error.details)
+    if isinstance(error, ValidationError):
+        errors = error.errors(include_url=False, include_input=False, include_context=False)
+        problems = [
+            {"location": [str(part) for part in e["loc"]], "message": e["msg"], "type": e["type"]}
+            for e in errors
+        ]
+        return error_response("schema-invalid", "the request is not valid", {"errors": problems})
+    log.exception("unexpected error", exc_info=error)
+    return error_response("internal", "an unexpected error occurred")
+
+
+async def http_exception_handler(request: Request, error: Exception) -> Response:
+    status = getattr(error, "status_code", 500)
+    kind = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(status, "internal")
+    return error_response(kind, str(getattr(error, "detail", "")) or kind)
+
+
+async def unexpected_exception_handler(request: Request, error: Exception) -> Response:
+    return from_exception(error)

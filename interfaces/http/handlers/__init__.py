@@ -1,0 +1,1 @@
+"""Handlers: parse → call one use case → shape the reply."""

@@ -1,0 +1,61 @@
+"""Handlers of sessions and read cursors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.errors import SchemaInvalidError
+from interfaces.http.endpoint import Call, page
+from interfaces.http.models_sessions import SessionListQuery, SessionQuery, TraceQuery
+
+
+def get_session(call: Call) -> Any:
+    q = call.query(SessionQuery)
+    return call.app.sessions.summary(
+        call.principal, call.path["sessionId"], q.reader_id, q.min_position
+    )
+
+
+def list_sessions(call: Call) -> Any:
+    q = call.query(SessionListQuery)
+    items, next_cursor = call.app.sessions.page(
+        call.principal,
+        state=q.state,
+        backend_profile=q.backend_profile,
+        reader_id=q.reader_id,
+        changed_since=q.changed_since,
+        limit=q.limit,
+        cursor=q.cursor,
+        min_position=q.min_position,
+    )
+    return page(items, next_cursor)
+
+
+def _trace(call: Call, output_only: bool) -> Any:
+    q = call.query(TraceQuery)
+    start = q.after_seq
+    if q.cursor is not None:
+        if not q.cursor.isdigit():
+            raise SchemaInvalidError("cursor is not one this list issued")
+        start = int(q.cursor)
+    return call.app.sessions.trace(
+        call.principal,
+        call.path["sessionId"],
+        run_id=q.run_id,
+        after_seq=start,
+        limit=q.limit,
+        output_only=output_only,
+        min_position=q.min_position,
+    )
+
+
+def session_trace(call: Call) -> Any:
+    return _trace(call, output_only=False)
+
+
+def session_output(call: Call) -> Any:
+    return _trace(call, output_only=True)
+
+
+def mark_read(call: Call) -> Any:
+    return call.app.sessions.mark_read(call.principal, call.path["sessionId"], call.body.reader_id)

@@ -1,0 +1,79 @@
+"""Every route of the API, in one list."""
+
+from __future__ import annotations
+
+from interfaces.http.endpoint import Endpoint
+from interfaces.http.handlers import commands, ops, runs, sessions
+from interfaces.http.models_runs import (
+    AppendRunEvent,
+    AppendRunEvents,
+    Cancel,
+    ClaimRun,
+    CommandOut,
+    CommandPage,
+    CreateCommand,
+    CreateRun,
+    FinishCommand,
+    FinishRun,
+    Heartbeat,
+    RecordRunnerJob,
+    RegisterRunner,
+    RunEventBatchOut,
+    RunEventOut,
+    RunEventPage,
+    RunnerJobList,
+    RunnerJobOut,
+    RunnerJobQuery,
+    RunnerOut,
+    RunOut,
+    SeqPageQuery,
+)
+from interfaces.http.models_sessions import (
+    HealthOut,
+    MarkRead,
+    MarkReadOut,
+    SessionListQuery,
+    SessionPage,
+    SessionQuery,
+    SessionSummaryOut,
+    TracePage,
+    TraceQuery,
+)
+
+API_PREFIX = "/api/v1"
+
+OPS = [
+    Endpoint("GET", "/healthz", ops.healthz, "Health", response=HealthOut, auth=False),
+    Endpoint("GET", "/openapi.json", ops.openapi, "OpenAPI description", auth=False),
+]
+
+API = [
+    # Runs
+    Endpoint("POST", "/runs", runs.create_run, "Create a run", CreateRun, None, RunOut, 201),
+    Endpoint("GET", "/runs/{runId}", runs.get_run, "Get a run", response=RunOut),
+    Endpoint("POST", "/runs/{runId}/claim", runs.claim_run, "Claim a run", ClaimRun, None, RunOut),
+    Endpoint("POST", "/runs/{runId}/heartbeat", runs.heartbeat_run, "Extend a lease", Heartbeat, None, RunOut),
+    Endpoint("POST", "/runs/{runId}/finish", runs.finish_run, "Finish a run", FinishRun, None, RunOut),
+    Endpoint("POST", "/runs/{runId}/cancel", runs.cancel_run, "Cancel a run", Cancel, None, RunOut),
+    # Run events
+    Endpoint("POST", "/runs/{runId}/events", runs.append_event, "Append a run event", AppendRunEvent, None, RunEventOut, 201),
+    Endpoint("POST", "/runs/{runId}/events:batch", runs.append_events, "Append run events", AppendRunEvents, None, RunEventBatchOut, 201),
+    Endpoint("GET", "/runs/{runId}/events", runs.list_events, "List run events", query=SeqPageQuery, response=RunEventPage),
+    # Commands
+    Endpoint("POST", "/runs/{runId}/commands", commands.create_command, "Create a command", CreateCommand, None, CommandOut, 201),
+    Endpoint("GET", "/runs/{runId}/commands", commands.list_commands, "List commands", query=SeqPageQuery, response=CommandPage),
+    Endpoint("GET", "/commands/{commandId}", commands.get_command, "Get a command", response=CommandOut),
+    Endpoint("POST", "/commands/{commandId}/ack", commands.ack_command, "Acknowledge a command", response=CommandOut),
+    Endpoint("POST", "/commands/{commandId}/finish", commands.finish_command, "Finish a command", FinishCommand, None, CommandOut),
+    Endpoint("POST", "/commands/{commandId}/cancel", commands.cancel_command, "Cancel a command", Cancel, None, CommandOut),
+    # Runners
+    Endpoint("POST", "/runners", runs.register_runner, "Register a runner", RegisterRunner, None, RunnerOut, 201),
+    Endpoint("POST", "/runs/{runId}/runner-jobs", runs.record_runner_job, "Record a runner job", RecordRunnerJob, None, RunnerJobOut, 201),
+    Endpoint("GET", "/runs/{runId}/runner-jobs", runs.list_runner_jobs, "List runner jobs", query=RunnerJobQuery, response=RunnerJobList),
+    # Sessions
+    Endpoint("GET", "/sessions", sessions.list_sessions, "List sessions", query=SessionListQuery, response=SessionPage),
+    Endpoint("GET", "/sessions/{sessionId}", sessions.get_session, "Get a session summary", query=SessionQuery, response=SessionSummaryOut),
+    Endpoint("GET", "/sessions/{sessionId}/trace", sessions.session_trace, "Session trace", query=TraceQuery, response=TracePage),
+    Endpoint("GET", "/sessions/{sessionId}/output", sessions.session_output, "Session output", query=TraceQuery, response=TracePage),
+    Endpoint("POST", "/sessions/{sessionId}/read", sessions.mark_read, "Mark a session read", MarkRead, None, MarkReadOut),
+]

@@ -1,0 +1,60 @@
+"""What a projection is: named tables, and a fold of events into their rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Protocol
+
+
+class ViewCursor(Protocol):
+    """A cursor taking `?` placeholders and returning dict rows (see infrastructure.database)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> ViewCursor: ...
+
+    def fetchone(self) -> dict[str, Any] | None: ...
+
+    def fetchall(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+Handler = Callable[[Any, ViewCursor, Any, int], None]
+
+
+def handles(*event_names: str) -> Callable[[Handler], Handler]:
+    """Mark a method as the fold of the named events (`Run.Claimed`, ...)."""
+
+    def mark(method: Handler) -> Handler:
+        method.__dict__["_handles"] = event_names
+        return method
+
+    return mark
+
+
+class Projection:
+    """A read model: `tables` maps each table to its columns DDL; handlers fold events into rows."""
+
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, str]]
+    indexes: ClassVar[tuple[str, ...]] = ()
+    _handlers: ClassVar[dict[str, Handler]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {}
+        for attr in vars(cls).values():
+            for event_name in getattr(attr, "_handles", ()):
+                cls._handlers[event_name] = attr
+
+    def create_statements(self) -> list[str]:
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in self.tables.items()
+        ]
+        return statements + list(self.indexes)
+
+    def apply(self, cur: ViewCursor, event: Any, position: int) -> None:
+        """Fold one event at its log position; events this projection ignores are skipped."""
+        handler = self._handlers.get(type(event).__qualname__)
+        if handler is not None:
+            handler(self, cur, event, position)
