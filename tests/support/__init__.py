@@ -1,0 +1,1 @@
+"""Test support: throwaway databases, a real server process, an HTTP client."""
