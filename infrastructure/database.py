@@ -125,6 +125,7 @@ class PostgresDatabase(Database):
             max_size=max_size,
             kwargs={"row_factory": dict_row, "autocommit": True},
             check=ConnectionPool.check_connection,
+            timeout=5,
             open=True,
             name="agentrun-views",
         )

@@ -23,11 +23,15 @@ log = logging.getLogger(__name__)
 
 POSITIONS_TABLE = "projection_positions"
 ADVANCED_CHANNEL = "agentrun_projections"
+SCHEMA_LOCK_KEY = 0x6167_656E_7473_6368
 
 
 def create_tables(db: Database, projections: Sequence[Projection]) -> None:
     """Create the view tables and a position row per projection, if missing."""
     with db.transaction() as cur:
+        if db.dialect == "postgres":
+            # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
+            cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {POSITIONS_TABLE} "
             "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
