@@ -11,12 +11,14 @@ from starlette.exceptions import HTTPException
 
 from interfaces.http.endpoint import to_route
 from interfaces.http.errors import http_exception_handler, unexpected_exception_handler
+from interfaces.http.metrics import Metrics
 from interfaces.http.openapi import build_openapi
 from interfaces.http.routes import API, API_PREFIX, OPS
 
 
 def create_app(container: Any) -> Starlette:
     """The HTTP API over a container; the container's lifetime is the app's."""
+    container.metrics = Metrics(container)
     container.openapi = build_openapi([("", OPS), (API_PREFIX, API)], container.version)
     routes = [to_route(e, container) for e in OPS] + [to_route(e, container, API_PREFIX) for e in API]
 

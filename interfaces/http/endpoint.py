@@ -6,6 +6,7 @@ handler runs, and the handler runs in a worker thread since the use cases are sy
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -60,6 +61,14 @@ def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
     """The Starlette route running the endpoint: authenticate, parse, call, serialise."""
 
     async def handle(request: Request) -> Response:
+        started = time.perf_counter()
+        response = await respond(request)
+        container.metrics.observe(
+            endpoint.method, prefix + endpoint.path, response.status_code, time.perf_counter() - started
+        )
+        return response
+
+    async def respond(request: Request) -> Response:
         try:
             principal = (
                 container.tokens.authenticate(request.headers.get("authorization"))

@@ -45,6 +45,7 @@ API_PREFIX = "/api/v1"
 OPS = [
     Endpoint("GET", "/healthz", ops.healthz, "Health", response=HealthOut, auth=False),
     Endpoint("GET", "/openapi.json", ops.openapi, "OpenAPI description", auth=False),
+    Endpoint("GET", "/metrics", ops.metrics, "Prometheus metrics", auth=False),
 ]
 
 API = [

@@ -36,3 +36,13 @@ def test_openapi_describes_every_route(server: Server) -> None:
     assert "post" in spec["paths"]["/api/v1/runs"]
     assert "/api/v1/sessions/{sessionId}/read" in spec["paths"]
     assert "CreateRun" in spec["components"]["schemas"]
+
+
+def test_metrics_count_requests_by_route_template(server: Server) -> None:
+    api = server.client("admin")
+    run = api.create_run()
+    api.ok(api.get(f"/runs/{run['id']}"))
+    text = httpx.get(server.base_url + "/metrics").text
+    assert 'route="/api/v1/runs/{runId}"' in text
+    assert "agentrun_log_head_position" in text
+    assert 'agentrun_projection_lag{name="session_summaries"}' in text

@@ -14,3 +14,7 @@ def healthz(call: Call) -> tuple[int, Any]:
 
 def openapi(call: Call) -> Any:
     return call.app.openapi
+
+
+def metrics(call: Call) -> Any:
+    return call.app.metrics.response()

@@ -1,0 +1,63 @@
+"""Prometheus metrics: requests by route template, and the log and projection positions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.responses import Response
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _PositionsCollector(Collector):
+    """Reads the head and the projection positions at scrape time."""
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        head = GaugeMetricFamily("agentrun_log_head_position", "Position of the newest event")
+        lag = GaugeMetricFamily(
+            "agentrun_projection_lag", "Events the projection has still to process", labels=["name"]
+        )
+        try:
+            head_position = self.container.log.head()
+            positions = self.container.runner.positions()
+        except Exception:  # noqa: BLE001 - a scrape during an outage reports nothing
+            return
+        head.add_metric([], head_position)
+        for name, position in positions.items():
+            lag.add_metric([name], head_position - position)
+        yield head
+        yield lag
+
+
+class Metrics:
+    """One registry per app, so several apps in one process never collide."""
+
+    def __init__(self, container: Any) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "agentrun_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "agentrun_http_request_seconds",
+            "HTTP request latency by route template",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.registry.register(_PositionsCollector(container))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def response(self) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
