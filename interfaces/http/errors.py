@@ -6,6 +6,9 @@ import logging
 from typing import Any
 
 import orjson
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +16,9 @@ from starlette.responses import Response
 from domain.errors import AgentRunError
 
 log = logging.getLogger(__name__)
+
+# What a database outage raises, from the event store, the view pool or psycopg itself.
+OUTAGES = (OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
 
 STATUS_OF_KIND = {
     "unauthorized": 401,
@@ -50,6 +56,9 @@ def from_exception(error: Exception) -> Response:
             for e in errors
         ]
         return error_response("schema-invalid", "the request is not valid", {"errors": problems})
+    if isinstance(error, OUTAGES):
+        log.warning("database unavailable: %s", type(error).__name__)
+        return error_response("unavailable", "the database is unavailable; retry later")
     log.exception("unexpected error", exc_info=error)
     return error_response("internal", "an unexpected error occurred")
 
