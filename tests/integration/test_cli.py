@@ -1,0 +1,56 @@
+"""The `agentrun` command line, run as a process against a real store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import orjson
+
+from application.access import SYSTEM
+from infrastructure.settings import Settings
+from interfaces.bootstrap import Container
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AGENTRUN_"))}
+    env["AGENTRUN_DATA_DIR"] = str(settings.data_dir)
+    env["AGENTRUN_AUTH"] = "disabled"
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_projections_status_shows_position_head_and_lag(settings: Settings) -> None:
+    # Writes made while no runner is running leave the views behind the head.
+    container = Container(settings)
+    for _ in range(3):
+        container.runs.create(
+            SYSTEM,
+            tenant_id="t",
+            project_id="p",
+            backend_profile="codex",
+            session_ref=None,
+            resource_bundle_ref=None,
+        )
+    head = container.log.head()
+    container.close()
+
+    result = _cli(settings, "projections", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = orjson.loads(result.stdout)
+    assert rows == [{"name": "session_summaries", "position": 0, "headPosition": head, "lag": head}]
+
+
+def test_unknown_command_exits_with_usage(settings: Settings) -> None:
+    result = _cli(settings, "frobnicate")
+    assert result.returncode == 2
+    assert "usage: agentrun" in result.stderr
