@@ -140,15 +140,26 @@ class SessionSummaries(Projection):
 
     @handles("Run.Finished")
     def _run_finished(self, cur: ViewCursor, e: Any, position: int) -> None:
-        self._touch_run(
-            cur, e.originator_id, e.timestamp, _terminal(e.originator_id, e.terminal_status, e.failure_kind)
-        )
+        self._run_ended(cur, e.originator_id, e.timestamp, e.terminal_status, e.failure_kind)
 
     @handles("Run.Cancelled")
     def _run_cancelled(self, cur: ViewCursor, e: Any, position: int) -> None:
-        self._touch_run(
-            cur, e.originator_id, e.timestamp, _terminal(e.originator_id, "cancelled", "cancelled")
-        )
+        self._run_ended(cur, e.originator_id, e.timestamp, "cancelled", "cancelled")
+
+    def _run_ended(
+        self, cur: ViewCursor, run_id: str, at: Any, status: str | None, kind: str | None
+    ) -> None:
+        row = cur.execute(
+            "SELECT s.session_id, s.active_run_id FROM session_runs r "
+            "JOIN session_summaries s ON s.session_id = r.session_id WHERE r.run_id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            return
+        # Another run of the session still running keeps the session active.
+        still_active = row["active_run_id"] not in (None, run_id)
+        changes = {} if still_active else _terminal(run_id, status, kind)
+        self._touch(cur, row["session_id"], at, changes)
 
     # -- commands ---------------------------------------------------------------------
 
@@ -164,14 +175,16 @@ class SessionSummaries(Projection):
         if e.type not in ("turn", "steer"):
             self._touch(cur, e.session_id, e.timestamp, {})
             return
-        changes: dict[str, Any] = {
-            "execution_state": "running",
-            "last_run_id": e.run_id,
-            "last_command_id": e.originator_id,
-            "active_run_id": e.run_id,
-        }
+        changes: dict[str, Any] = {"last_run_id": e.run_id, "last_command_id": e.originator_id}
         if e.type == "turn":
-            changes.update(active_command_id=e.originator_id, terminal_status=None, failure_kind=None)
+            # Only a turn (or a claim) makes a session run; a steer adjusts one already running.
+            changes.update(
+                execution_state="running",
+                active_run_id=e.run_id,
+                active_command_id=e.originator_id,
+                terminal_status=None,
+                failure_kind=None,
+            )
             title = fold_title(e.payload.get("prompt"))
             if title is not None:
                 row = cur.execute(
@@ -191,7 +204,17 @@ class SessionSummaries(Projection):
             return
         status = getattr(e, "terminal_status", "cancelled")
         kind = getattr(e, "failure_kind", "cancelled")
-        changes = _terminal(row["run_id"], status, kind)
+        active = cur.execute(
+            "SELECT active_run_id, active_command_id FROM session_summaries WHERE session_id = ?",
+            (row["session_id"],),
+        ).fetchone()
+        changes: dict[str, Any]
+        if active is not None and active["active_command_id"] not in (None, e.originator_id):
+            changes = {}  # a later turn is still in progress
+        elif active is not None and active["active_run_id"] not in (None, row["run_id"]):
+            changes = {"active_command_id": None}  # another run of the session is still running
+        else:
+            changes = _terminal(row["run_id"], status, kind)
         changes["last_command_id"] = e.originator_id
         self._touch(cur, row["session_id"], e.timestamp, changes)
 
