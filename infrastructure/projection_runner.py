@@ -116,7 +116,9 @@ class ProjectionRunner:
         last = notifications[-1].id
         with self.db.transaction() as cur:
             lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
-            rows = cur.execute(f"SELECT name, position FROM {POSITIONS_TABLE}{lock}").fetchall()
+            rows = cur.execute(
+                f"SELECT name, position FROM {POSITIONS_TABLE} ORDER BY name{lock}"
+            ).fetchall()
             current = {row["name"]: row["position"] for row in rows}
             for projection in self.projections:
                 start = current.get(projection.name, 0)
