@@ -103,6 +103,12 @@ class SeqPageQuery(Query):
     cursor: str | None = None
 
 
+class CommandPageQuery(SeqPageQuery):
+    """Commands page like every list (max 100); only run events go up to 500."""
+
+    limit: int = Field(default=50, ge=1, le=100)
+
+
 class RunnerJobQuery(Query):
     command_id: str | None = None
 

@@ -11,6 +11,7 @@ from interfaces.http.models_runs import (
     ClaimRun,
     CommandOut,
     CommandPage,
+    CommandPageQuery,
     CreateCommand,
     CreateRun,
     FinishCommand,
@@ -62,7 +63,7 @@ API = [
     Endpoint("GET", "/runs/{runId}/events", runs.list_events, "List run events", query=SeqPageQuery, response=RunEventPage),
     # Commands
     Endpoint("POST", "/runs/{runId}/commands", commands.create_command, "Create a command", CreateCommand, None, CommandOut, 201),
-    Endpoint("GET", "/runs/{runId}/commands", commands.list_commands, "List commands", query=SeqPageQuery, response=CommandPage),
+    Endpoint("GET", "/runs/{runId}/commands", commands.list_commands, "List commands", query=CommandPageQuery, response=CommandPage),
     Endpoint("GET", "/commands/{commandId}", commands.get_command, "Get a command", response=CommandOut),
     Endpoint("POST", "/commands/{commandId}/ack", commands.ack_command, "Acknowledge a command", response=CommandOut),
     Endpoint("POST", "/commands/{commandId}/finish", commands.finish_command, "Finish a command", FinishCommand, None, CommandOut),

@@ -6,6 +6,7 @@ from typing import Any
 
 from interfaces.http.endpoint import Call, page
 from interfaces.http.handlers.runs import after_seq
+from interfaces.http.models_runs import CommandPageQuery
 
 
 def create_command(call: Call) -> tuple[int, Any]:
@@ -21,10 +22,8 @@ def create_command(call: Call) -> tuple[int, Any]:
 
 
 def list_commands(call: Call) -> Any:
-    start, limit = after_seq(call)
-    items, next_seq = call.app.commands.page(
-        call.principal, call.path["runId"], start, min(limit, 100)
-    )
+    start, limit = after_seq(call, CommandPageQuery)
+    items, next_seq = call.app.commands.page(call.principal, call.path["runId"], start, limit)
     return page(items, next_seq)
 
 

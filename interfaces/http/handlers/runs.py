@@ -70,9 +70,9 @@ def append_events(call: Call) -> tuple[int, Any]:
     return 201, {"items": appended, "count": len(appended), "position": appended[-1]["position"]}
 
 
-def after_seq(call: Call) -> tuple[int, int]:
+def after_seq(call: Call, model: type[SeqPageQuery] = SeqPageQuery) -> tuple[int, int]:
     """`afterSeq`, or the `cursor` a previous page returned (which is a seq)."""
-    q = call.query(SeqPageQuery)
+    q = call.query(model)
     if q.cursor is None:
         return q.after_seq, q.limit
     if not q.cursor.isdigit():
