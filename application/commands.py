@@ -38,7 +38,7 @@ class CommandUseCases(UseCases):
         def attempt() -> tuple[dict[str, Any], bool]:
             now = self.clock()
             run = self.load(Run, run_id, principal, "run")
-            existing_id = run.command_for_key(idempotency_key, digest)
+            existing_id = run.command_for_key(idempotency_key, command_type, digest)
             if existing_id is not None:
                 existing = self.load(Command, existing_id, principal, "command")
                 return command_record(existing, self.store.position_of(existing_id)), False

@@ -99,7 +99,7 @@ class Run(Aggregate):
         # Aggregate version at which each run event (seq = index + 1) was recorded.
         self.event_versions: list[int] = []
         self.command_ids: list[str] = []
-        self.command_keys: dict[str, tuple[str, str]] = {}
+        self.command_keys: dict[str, tuple[str, str, str]] = {}
         self.runner_jobs: list[dict[str, Any]] = []
         self.runner_job_keys: dict[str, int] = {}
 
@@ -293,14 +293,20 @@ class Run(Aggregate):
         def apply(self, run: Run) -> None:
             run.command_ids.append(self.command_id)
             if self.idempotency_key is not None:
-                run.command_keys[self.idempotency_key] = (self.command_id, self.payload_hash)
+                run.command_keys[self.idempotency_key] = (
+                    self.command_id,
+                    self.command_type,
+                    self.payload_hash,
+                )
 
-    def command_for_key(self, idempotency_key: str | None, payload_hash: str) -> str | None:
-        """The id of the command already created with this key, if any and if the payload matches."""
+    def command_for_key(
+        self, idempotency_key: str | None, command_type: str, payload_hash: str
+    ) -> str | None:
+        """The id of the command already created with this key, if its type and payload match."""
         if idempotency_key is None or idempotency_key not in self.command_keys:
             return None
-        command_id, known_hash = self.command_keys[idempotency_key]
-        if known_hash != payload_hash:
+        command_id, known_type, known_hash = self.command_keys[idempotency_key]
+        if (known_type, known_hash) != (command_type, payload_hash):
             raise IdempotencyConflictError(
                 "idempotency key reused with a different payload", idempotencyKey=idempotency_key
             )

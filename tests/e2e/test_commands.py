@@ -229,6 +229,14 @@ def test_reusing_a_key_with_another_payload_conflicts(client: Api, run_id: str) 
     assert client.ok(client.get(f"/runs/{run_id}/commands"))["count"] == 1
 
 
+def test_reusing_a_key_with_another_command_type_conflicts(client: Api, run_id: str) -> None:
+    key = unique("key")
+    client.ok(create(client, run_id, "turn", {"prompt": "a"}, idempotencyKey=key), 201)
+    response = create(client, run_id, "interrupt", {"prompt": "a"}, idempotencyKey=key)
+    assert response.status_code == 409
+    assert error_kind(response) == "conflict"
+
+
 def test_idempotency_keys_are_scoped_to_their_run(client: Api, run_id: str) -> None:
     key = unique("key")
     first = client.ok(create(client, run_id, idempotencyKey=key), 201)
