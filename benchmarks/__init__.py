@@ -1,0 +1,1 @@
+"""Benchmarks that measure agentrun beside a plain eventsourcing baseline in the same run."""
