@@ -404,15 +404,15 @@ def test_an_idempotency_key_finds_the_command_created_with_it() -> None:
     digest = payload_hash({"prompt": "hi"})
     run.add_command("cmd_1", "turn", "key-1", digest, T0)
 
-    assert run.command_for_key("key-1", digest) == "cmd_1"
+    assert run.command_for_key("key-1", "turn", digest) == "cmd_1"
 
 
 def test_an_unknown_or_missing_idempotency_key_finds_nothing() -> None:
     run = new_run()
     run.add_command("cmd_1", "turn", "key-1", payload_hash({}), T0)
 
-    assert run.command_for_key("key-2", payload_hash({})) is None
-    assert run.command_for_key(None, payload_hash({})) is None
+    assert run.command_for_key("key-2", "turn", payload_hash({})) is None
+    assert run.command_for_key(None, "turn", payload_hash({})) is None
 
 
 def test_an_idempotency_key_reused_with_another_payload_conflicts() -> None:
@@ -420,10 +420,19 @@ def test_an_idempotency_key_reused_with_another_payload_conflicts() -> None:
     run.add_command("cmd_1", "turn", "key-1", payload_hash({"prompt": "hi"}), T0)
 
     with pytest.raises(IdempotencyConflictError) as raised:
-        run.command_for_key("key-1", payload_hash({"prompt": "bye"}))
+        run.command_for_key("key-1", "turn", payload_hash({"prompt": "bye"}))
 
     assert raised.value.kind == "conflict"
     assert raised.value.details == {"idempotencyKey": "key-1"}
+
+
+def test_an_idempotency_key_reused_with_another_command_type_conflicts() -> None:
+    run = new_run()
+    digest = payload_hash({"prompt": "hi"})
+    run.add_command("cmd_1", "turn", "key-1", digest, T0)
+
+    with pytest.raises(IdempotencyConflictError):
+        run.command_for_key("key-1", "steer", digest)
 
 
 def test_commands_without_a_key_are_not_remembered_by_key() -> None:
