@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,6 +103,23 @@ class Run(Aggregate):
         self.command_keys: dict[str, tuple[str, str, str]] = {}
         self.runner_jobs: list[dict[str, Any]] = []
         self.runner_job_keys: dict[str, int] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Run:
+        """A copy for the repository cache, O(events) memcpy rather than a recursive deep copy.
+
+        Stored values (refs, jobs, keys) are replaced, never mutated, by the events, so the
+        containers are copied and their items shared.
+        """
+        clone = copy.copy(self)
+        clone.__dict__.update(
+            _pending_events=[],
+            event_versions=list(self.event_versions),
+            command_ids=list(self.command_ids),
+            command_keys=dict(self.command_keys),
+            runner_jobs=list(self.runner_jobs),
+            runner_job_keys=dict(self.runner_job_keys),
+        )
+        return clone
 
     @property
     def session_id(self) -> str | None:

@@ -15,6 +15,7 @@ from domain.timestamps import iso, micros
 from projections.base import Projection, ViewCursor, handles
 
 TITLE_LENGTH = 120
+RUN_CACHE_SIZE = 100_000
 
 
 def fold_title(prompt: Any) -> str | None:
@@ -49,6 +50,9 @@ class SessionSummaries(Projection):
         "CREATE INDEX IF NOT EXISTS session_summaries_version ON session_summaries (version)",
         "CREATE INDEX IF NOT EXISTS session_summaries_tenant ON session_summaries (tenant_id)",
     )
+
+    def __init__(self) -> None:
+        self._run_sessions: dict[str, str | None] = {}
 
     # -- sessions ---------------------------------------------------------------------
 
@@ -116,6 +120,7 @@ class SessionSummaries(Projection):
 
     @handles("Run.Created")
     def _run_created(self, cur: ViewCursor, e: Any, position: int) -> None:
+        self._remember_run(e.originator_id, e.session_ref["sessionId"] if e.session_ref else None)
         if not e.session_ref:
             return
         session_id = e.session_ref["sessionId"]
@@ -221,11 +226,23 @@ class SessionSummaries(Projection):
     # -- helpers ----------------------------------------------------------------------
 
     def _touch_run(self, cur: ViewCursor, run_id: str, at: Any, changes: dict[str, Any]) -> None:
-        row = cur.execute(
-            "SELECT session_id FROM session_runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        if row is not None:
-            self._touch(cur, row["session_id"], at, changes)
+        session_id = self._session_of_run(cur, run_id)
+        if session_id is not None:
+            self._touch(cur, session_id, at, changes)
+
+    def _session_of_run(self, cur: ViewCursor, run_id: str) -> str | None:
+        """The session a run belongs to; a run's session never changes, so it is cached."""
+        if run_id not in self._run_sessions:
+            row = cur.execute(
+                "SELECT session_id FROM session_runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            self._remember_run(run_id, row["session_id"] if row else None)
+        return self._run_sessions[run_id]
+
+    def _remember_run(self, run_id: str, session_id: str | None) -> None:
+        if len(self._run_sessions) >= RUN_CACHE_SIZE:
+            self._run_sessions.clear()
+        self._run_sessions[run_id] = session_id
 
     def _touch(self, cur: ViewCursor, session_id: str, at: Any, changes: dict[str, Any]) -> None:
         """Apply column changes and record activity at `at`."""

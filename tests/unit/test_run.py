@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -465,3 +467,23 @@ def test_a_runner_job_key_finds_its_job_and_conflicts_on_another_payload() -> No
     assert run.runner_job_for_key(None, "h1") is None
     with pytest.raises(IdempotencyConflictError):
         run.runner_job_for_key("k", "h2")
+
+
+def test_a_copy_of_a_run_from_the_cache_evolves_independently() -> None:
+    run = Run.create(
+        tenant_id="t",
+        project_id="p",
+        backend_profile="b",
+        session_ref=None,
+        resource_bundle_ref=None,
+        now=T0,
+    )
+    run.append_event("usage", {"n": 1}, T0)
+    run.add_command("cmd_1", "turn", "key-1", "hash", T0)
+    run.collect_events()
+    clone = copy.deepcopy(run)
+    clone.append_event("usage", {"n": 2}, T0)
+    clone.add_command("cmd_2", "turn", "key-2", "hash", T0)
+    assert (run.last_seq, run.command_ids, list(run.command_keys)) == (1, ["cmd_1"], ["key-1"])
+    assert (clone.last_seq, clone.command_ids) == (2, ["cmd_1", "cmd_2"])
+    assert run.pending_events == [] and len(clone.pending_events) == 2
