@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(VENV)/bin/agentrun serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

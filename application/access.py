@@ -25,9 +25,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "client": frozenset(
         {READ, RUN_CREATE, COMMAND_CREATE, SESSION_MARK_READ, "inference:create", "queue:create"}
     ),
-    "runner": frozenset(
-        {READ, RUN_OPERATE, COMMAND_OPERATE, RUNNER_REGISTER, RUNNER_JOB_WRITE}
-    ),
+    "runner": frozenset({READ, RUN_OPERATE, COMMAND_OPERATE, RUNNER_REGISTER, RUNNER_JOB_WRITE}),
     "worker": frozenset({"worker"}),
     "auditor": frozenset({READ, "audit", "events"}),
 }
@@ -64,9 +62,7 @@ class Principal:
 
     def require(self, permission: str) -> None:
         if not self.can(permission):
-            raise ForbiddenError(
-                f"principal {self.name!r} may not {permission}", permission=permission
-            )
+            raise ForbiddenError(f"principal {self.name!r} may not {permission}", permission=permission)
 
     def require_tenant_write(self, tenant_id: str) -> None:
         """Creating in a tenant outside the token's tenants is forbidden."""

@@ -101,9 +101,7 @@ class CommandUseCases(UseCases):
         principal.require(access.COMMAND_OPERATE)
 
         def finish(command: Command, now: Any) -> tuple[bool, Session | None]:
-            changed = command.finish(
-                terminal_status, failure_kind, failure_message, thread_id, turn_id, now
-            )
+            changed = command.finish(terminal_status, failure_kind, failure_message, thread_id, turn_id, now)
             session = self._session(command.session_id) if changed else None
             if session is not None:
                 if command.is_turn:

@@ -52,9 +52,7 @@ class RunEventUseCases(UseCases):
                     "createdAt": iso(now),
                     "position": position,
                 }
-                for seq, event, payload, position in zip(
-                    seqs, events, payloads, positions, strict=True
-                )
+                for seq, event, payload, position in zip(seqs, events, payloads, positions, strict=True)
             ]
 
         return retry_on_conflict(attempt)
@@ -67,9 +65,7 @@ class RunEventUseCases(UseCases):
         run = self.load(Run, run_id, principal, "run")
         return self.page_of(run, after_seq, limit)
 
-    def page_of(
-        self, run: Run, after_seq: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int | None]:
+    def page_of(self, run: Run, after_seq: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
         after_seq = max(after_seq, 0)
         if after_seq >= run.last_seq:
             return [], None

@@ -69,9 +69,7 @@ class RunnerUseCases(UseCases):
 
         return retry_on_conflict(attempt)
 
-    def jobs(
-        self, principal: Principal, run_id: str, command_id: str | None
-    ) -> list[dict[str, Any]]:
+    def jobs(self, principal: Principal, run_id: str, command_id: str | None) -> list[dict[str, Any]]:
         principal.require(access.READ)
         run = self.load(Run, run_id, principal, "run")
         position = self.store.position_of(run.id)

@@ -36,7 +36,7 @@ class RunUseCases(UseCases):
             now = self.clock()
             ref = session_ref
             existing = self.store.get(session_aggregate_id(ref["sessionId"])) if ref else None
-            if isinstance(existing, Session):
+            if isinstance(existing, Session) and ref is not None:
                 existing.check_boundary(tenant_id, project_id, backend_profile)
                 ref = _resolve_ref(ref, existing)
             run = Run.create(

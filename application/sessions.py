@@ -48,9 +48,7 @@ class SessionUseCases(UseCases):
     ) -> tuple[list[dict[str, Any]], str | None]:
         principal.require(access.READ)
         if state is not None and state not in session_queries.LIST_STATES:
-            raise SchemaInvalidError(
-                f"unknown state {state!r}", allowed=list(session_queries.LIST_STATES)
-            )
+            raise SchemaInvalidError(f"unknown state {state!r}", allowed=list(session_queries.LIST_STATES))
         arity = 4 if changed_since is None else 2
         after = session_queries.decode_cursor(cursor, arity) if cursor else None
         if cursor and after is None:
@@ -95,7 +93,13 @@ class SessionUseCases(UseCases):
         summary = self.summary(principal, session_id, None, min_position)
         run_id = run_id or summary["activeRunId"] or summary["lastRunId"]
         if run_id is None:
-            return {"sessionId": session_id, "runId": None, "items": [], "count": 0, "nextCursor": None}
+            return {
+                "sessionId": session_id,
+                "runId": None,
+                "items": [],
+                "count": 0,
+                "nextCursor": None,
+            }
         run = self.load(Run, run_id, principal, "run")
         if run.session_id != session_id:
             raise NotFoundError(f"run {run_id} does not belong to session {session_id}")

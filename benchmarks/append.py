@@ -170,8 +170,7 @@ def _projection_report(container: Container, batches: list[int]) -> str:
     return (
         f"projection runner {'running' if running else 'NOT running'} throughout: "
         f"{len(measured)} batches of {mean:.1f} events on average; lag at the end {lag} "
-        "positions; "
-        + (f"caught up {waited:.2f} s later" if caught_up else "not caught up after 60 s")
+        "positions; " + (f"caught up {waited:.2f} s later" if caught_up else "not caught up after 60 s")
     )
 
 
@@ -257,9 +256,7 @@ def median_result(results: list[Result]) -> Result:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def print_report(
-    args: argparse.Namespace, version: str, rounds: list[tuple[Result, Result]]
-) -> None:
+def print_report(args: argparse.Namespace, version: str, rounds: list[tuple[Result, Result]]) -> None:
     print(
         f"\nappend benchmark: {args.writers} writers x {args.seconds:g} s, "
         f"{args.batch} event(s) per call, {len(rounds)} round(s), {version}\n"

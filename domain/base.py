@@ -24,22 +24,23 @@ class DomainEvent(CanCreateTimestamp, metaclass=MetaDomainEvent):
     timestamp: datetime
 
 
-class Event(CanMutateAggregate[str], DomainEvent):
-    """An event that evolves an existing aggregate."""
+class _Event(CanMutateAggregate[str], DomainEvent):
+    pass
 
 
 @dataclass(frozen=True)
-class Created(CanInitAggregate[str], Event):
-    """The first event of an aggregate."""
-
+class _Created(CanInitAggregate[str], _Event):
     originator_topic: str
 
 
 class Aggregate(BaseAggregate[str]):
     """An aggregate whose id is a string and whose events are stamped by the caller's clock."""
 
-    Event = Event
-    Created = Created
+    class Event(_Event):
+        """An event that evolves an existing aggregate."""
+
+    class Created(Event, _Created):
+        """The first event of an aggregate."""
 
     @property
     def created_at(self) -> datetime:

@@ -34,9 +34,7 @@ class Command(Aggregate):
     @staticmethod
     def check_type(command_type: str) -> None:
         if command_type not in COMMAND_TYPES:
-            raise SchemaInvalidError(
-                f"unknown command type {command_type!r}", allowed=list(COMMAND_TYPES)
-            )
+            raise SchemaInvalidError(f"unknown command type {command_type!r}", allowed=list(COMMAND_TYPES))
 
     @classmethod
     def create(

@@ -28,8 +28,7 @@ def redact(value: Any) -> Any:
     """Return a copy of a JSON value with every secret-looking key's value replaced, at any depth."""
     if isinstance(value, dict):
         return {
-            k: (REDACTED if isinstance(k, str) and is_secret_key(k) else redact(v))
-            for k, v in value.items()
+            k: (REDACTED if isinstance(k, str) and is_secret_key(k) else redact(v)) for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]

@@ -7,7 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.base import Aggregate
-from domain.errors import AgentRunError, IdempotencyConflictError, SchemaInvalidError, TerminalStateError
+from domain.errors import (
+    AgentRunError,
+    IdempotencyConflictError,
+    SchemaInvalidError,
+    TerminalStateError,
+)
 from domain.ids import new_id
 
 RUN_EVENT_TYPES = frozenset(
@@ -141,9 +146,7 @@ class Run(Aggregate):
         """Refuse a write from an attempt older than the current claim."""
         if claim_epoch is None:
             return
-        if claim_epoch != self.claim_epoch or (
-            runner_id is not None and runner_id != self.claimed_by
-        ):
+        if claim_epoch != self.claim_epoch or (runner_id is not None and runner_id != self.claimed_by):
             raise StaleAttemptError(
                 f"claim epoch {claim_epoch} of run {self.id} is stale",
                 currentClaimEpoch=self.claim_epoch,
@@ -363,9 +366,7 @@ class Run(Aggregate):
             if job.get("idempotencyKey") is not None:
                 run.runner_job_keys[job["idempotencyKey"]] = len(run.runner_jobs) - 1
 
-    def runner_job_for_key(
-        self, idempotency_key: str | None, payload_hash: str
-    ) -> dict[str, Any] | None:
+    def runner_job_for_key(self, idempotency_key: str | None, payload_hash: str) -> dict[str, Any] | None:
         if idempotency_key is None or idempotency_key not in self.runner_job_keys:
             return None
         job = self.runner_jobs[self.runner_job_keys[idempotency_key]]

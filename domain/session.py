@@ -124,9 +124,7 @@ class Session(Aggregate):
                 session.metadata = {**session.metadata, "lastTurnId": self.turn_id}
 
     def update_thread(self, thread_id: str, turn_id: str | None, run_id: str, now: datetime) -> None:
-        if thread_id == self.thread_id and (
-            not turn_id or self.metadata.get("lastTurnId") == turn_id
-        ):
+        if thread_id == self.thread_id and (not turn_id or self.metadata.get("lastTurnId") == turn_id):
             return
         self._trigger(self.ThreadUpdated, now, thread_id=thread_id, turn_id=turn_id, run_id=run_id)
 

@@ -57,9 +57,10 @@ class EventLog:
 
     def __init__(self, env: dict[str, str], on_saved: Callable[[], None] = lambda: None):
         self.app = AgentRunLog(env=env)
-        self.recorder: Any = self.app.recorder
+        recorder: Any = self.app.recorder
+        self.recorder = recorder
         self.is_postgres = env["PERSISTENCE_MODULE"].endswith("postgres")
-        self.table = self.recorder.events_table_name
+        self.table: str = recorder.events_table_name
         # The library NOTIFYs a channel named after the table on every insert.
         self.channel = self.table.replace(".", "_")
         self._on_saved = on_saved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -63,8 +64,6 @@ class AdvisoryLock:
     def _drop(self) -> None:
         self._held = False
         if self._conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail
                 self._conn.close()
-            except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail
-                pass
         self._conn = None

@@ -33,15 +33,13 @@ def create_tables(db: Database, projections: Sequence[Projection]) -> None:
             # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
             cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
         cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {POSITIONS_TABLE} "
-            "(name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            f"CREATE TABLE IF NOT EXISTS {POSITIONS_TABLE} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
         )
         for projection in projections:
             for statement in projection.create_statements():
                 cur.execute(statement)
             cur.execute(
-                f"INSERT INTO {POSITIONS_TABLE} (name, position) VALUES (?, 0) "
-                "ON CONFLICT (name) DO NOTHING",
+                f"INSERT INTO {POSITIONS_TABLE} (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
                 (projection.name,),
             )
 
@@ -116,9 +114,7 @@ class ProjectionRunner:
         last = notifications[-1].id
         with self.db.transaction() as cur:
             lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
-            rows = cur.execute(
-                f"SELECT name, position FROM {POSITIONS_TABLE} ORDER BY name{lock}"
-            ).fetchall()
+            rows = cur.execute(f"SELECT name, position FROM {POSITIONS_TABLE} ORDER BY name{lock}").fetchall()
             current = {row["name"]: row["position"] for row in rows}
             for projection in self.projections:
                 start = current.get(projection.name, 0)

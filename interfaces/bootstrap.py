@@ -80,10 +80,8 @@ class Container:
             batch_size=settings.projection_batch_size,
             poll_interval=settings.poll_interval,
         )
-        self.views = ViewReader(
-            self.db, self.log, [p.name for p in self.projections], self.advanced_signal
-        )
-        common = {
+        self.views = ViewReader(self.db, self.log, [p.name for p in self.projections], self.advanced_signal)
+        common: dict[str, Any] = {
             "store": self.log,
             "views": self.views,
             "clock": clock,
@@ -132,9 +130,7 @@ class Container:
             health["migrationReady"] = True
             health["ready"] = True
         except Exception as error:  # noqa: BLE001 - health reports, never raises
-            health["failureKind"] = (
-                "migration-missing" if health["reachable"] else "database-unreachable"
-            )
+            health["failureKind"] = "migration-missing" if health["reachable"] else "database-unreachable"
             health["message"] = f"{type(error).__name__}"
         return health
 

@@ -11,10 +11,7 @@ from projections.base import ViewCursor
 
 LIST_STATES = ("default", "running", "unread", "terminal", "idle", "all")
 
-_ACTIVE = (
-    "(s.execution_state = 'running' OR s.active_run_id IS NOT NULL "
-    "OR s.active_command_id IS NOT NULL)"
-)
+_ACTIVE = "(s.execution_state = 'running' OR s.active_run_id IS NOT NULL OR s.active_command_id IS NOT NULL)"
 _STATE_FILTERS = {
     "default": "(active_rank = 0 OR unread_rank = 0)",
     "running": "active_rank = 0",
@@ -62,9 +59,7 @@ def _base_query(tenants: list[str] | None, backend_profile: str | None) -> tuple
     return sql, params
 
 
-def get_summary(
-    cur: ViewCursor, session_id: str, reader_id: str | None
-) -> dict[str, Any] | None:
+def get_summary(cur: ViewCursor, session_id: str, reader_id: str | None) -> dict[str, Any] | None:
     sql, params = _base_query(None, None)
     row = cur.execute(
         f"SELECT * FROM ({sql} AND s.session_id = ?) q", (reader_id, *params, session_id)
@@ -95,7 +90,12 @@ def list_sessions(
     next_key = None
     if len(rows) > limit:
         last = page[-1]
-        next_key = [last["active_rank"], last["unread_rank"], last["neg_activity"], last["session_id"]]
+        next_key = [
+            last["active_rank"],
+            last["unread_rank"],
+            last["neg_activity"],
+            last["session_id"],
+        ]
     return [to_summary(row, reader_id) for row in page], next_key
 
 

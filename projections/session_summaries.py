@@ -42,8 +42,7 @@ class SessionSummaries(Projection):
         ),
         "session_runs": "run_id TEXT PRIMARY KEY, session_id TEXT NOT NULL",
         "session_commands": (
-            "command_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, run_id TEXT NOT NULL, "
-            "type TEXT NOT NULL"
+            "command_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, run_id TEXT NOT NULL, type TEXT NOT NULL"
         ),
     }
     indexes = (
@@ -151,9 +150,7 @@ class SessionSummaries(Projection):
     def _run_cancelled(self, cur: ViewCursor, e: Any, position: int) -> None:
         self._run_ended(cur, e.originator_id, e.timestamp, "cancelled", "cancelled")
 
-    def _run_ended(
-        self, cur: ViewCursor, run_id: str, at: Any, status: str | None, kind: str | None
-    ) -> None:
+    def _run_ended(self, cur: ViewCursor, run_id: str, at: Any, status: str | None, kind: str | None) -> None:
         row = cur.execute(
             "SELECT s.session_id, s.active_run_id FROM session_runs r "
             "JOIN session_summaries s ON s.session_id = r.session_id WHERE r.run_id = ?",
@@ -233,9 +230,7 @@ class SessionSummaries(Projection):
     def _session_of_run(self, cur: ViewCursor, run_id: str) -> str | None:
         """The session a run belongs to; a run's session never changes, so it is cached."""
         if run_id not in self._run_sessions:
-            row = cur.execute(
-                "SELECT session_id FROM session_runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
+            row = cur.execute("SELECT session_id FROM session_runs WHERE run_id = ?", (run_id,)).fetchone()
             self._remember_run(run_id, row["session_id"] if row else None)
         return self._run_sessions[run_id]
 

@@ -31,9 +31,7 @@ class TokenRegistry:
             unknown = set(roles) - set(ROLES)
             if unknown:
                 raise ValueError(f"unknown roles in AGENTRUN_API_TOKENS: {sorted(unknown)}")
-            principal = Principal.of(
-                str(entry["principal"]), roles, entry.get("tenants") or []
-            )
+            principal = Principal.of(str(entry["principal"]), roles, entry.get("tenants") or [])
             self._principals[_digest(str(entry["token"]))] = principal
 
     @classmethod

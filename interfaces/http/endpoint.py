@@ -64,16 +64,17 @@ def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
         started = time.perf_counter()
         response = await respond(request)
         container.metrics.observe(
-            endpoint.method, prefix + endpoint.path, response.status_code, time.perf_counter() - started
+            endpoint.method,
+            prefix + endpoint.path,
+            response.status_code,
+            time.perf_counter() - started,
         )
         return response
 
     async def respond(request: Request) -> Response:
         try:
             principal = (
-                container.tokens.authenticate(request.headers.get("authorization"))
-                if endpoint.auth
-                else None
+                container.tokens.authenticate(request.headers.get("authorization")) if endpoint.auth else None
             )
             body = None
             if endpoint.body is not None:

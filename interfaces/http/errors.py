@@ -18,7 +18,13 @@ from domain.errors import AgentRunError
 log = logging.getLogger(__name__)
 
 # What a database outage raises, from the event store, the view pool or psycopg itself.
-OUTAGES = (OperationalError, InterfaceError, PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError)
+OUTAGES = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 STATUS_OF_KIND = {
     "unauthorized": 401,

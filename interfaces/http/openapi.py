@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -19,7 +19,9 @@ def build_openapi(groups: list[tuple[str, list[Endpoint]]], version: str) -> dic
     models: set[type[BaseModel]] = {ErrorEnvelope}
     for _, e in endpoints:
         models.update(m for m in (e.body, e.response) if m is not None)
-    keyed = [(m, "validation" if issubclass(m, Body) else "serialization") for m in models]
+    keyed: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (m, "validation" if issubclass(m, Body) else "serialization") for m in models
+    ]
     refs, schema = models_json_schema(
         sorted(keyed, key=lambda mk: mk[0].__name__),
         by_alias=True,
@@ -36,9 +38,7 @@ def build_openapi(groups: list[tuple[str, list[Endpoint]]], version: str) -> dic
             ]
             + _query_parameters(e.query),
             "responses": {
-                str(e.status): _content(refs, e.response)
-                if e.response
-                else {"description": "OK"},
+                str(e.status): _content(refs, e.response) if e.response else {"description": "OK"},
                 "default": {
                     "description": "Error",
                     "content": {"application/json": {"schema": refs[(ErrorEnvelope, "serialization")]}},

@@ -43,6 +43,7 @@ from interfaces.http.models_sessions import (
 
 API_PREFIX = "/api/v1"
 
+# fmt: off
 OPS = [
     Endpoint("GET", "/healthz", ops.healthz, "Health", response=HealthOut, auth=False),
     Endpoint("GET", "/openapi.json", ops.openapi, "OpenAPI description", auth=False),
@@ -79,3 +80,4 @@ API = [
     Endpoint("GET", "/sessions/{sessionId}/output", sessions.session_output, "Session output", query=TraceQuery, response=TracePage),
     Endpoint("POST", "/sessions/{sessionId}/read", sessions.mark_read, "Mark a session read", MarkRead, None, MarkReadOut),
 ]
+# fmt: on

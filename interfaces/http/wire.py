@@ -13,9 +13,7 @@ JsonObject = dict[str, Any]
 class Body(BaseModel):
     """A request body: strict types, camelCase names, no unknown fields."""
 
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, strict=True
-    )
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, strict=True)
 
 
 class Query(BaseModel):

@@ -71,9 +71,7 @@ def ids(server: Server) -> dict[str, str]:
     """A fresh tenant-a run with one pending command."""
     client = server.client("client")
     run = client.create_run(tenant="tenant-a")
-    command = client.ok(
-        client.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {}}), 201
-    )
+    command = client.ok(client.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {}}), 201)
     return {"run": run["id"], "command": command["id"]}
 
 
@@ -97,18 +95,14 @@ def raw_call(
 ) -> httpx.Response:
     _, method, path, body = route
     url = server.base_url + "/api/v1" + fill(path, ids)
-    return httpx.request(
-        method, url, json=fill(body, ids) if method == "POST" else None, headers=headers
-    )
+    return httpx.request(method, url, json=fill(body, ids) if method == "POST" else None, headers=headers)
 
 
 # -- authentication -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
-def test_every_route_without_a_token_is_unauthorized(
-    server: Server, ids: dict[str, str], route: Any
-) -> None:
+def test_every_route_without_a_token_is_unauthorized(server: Server, ids: dict[str, str], route: Any) -> None:
     response = raw_call(server, route, ids, {})
     assert response.status_code == 401
     assert error_kind(response) == "unauthorized"
@@ -157,18 +151,10 @@ def test_unauthorized_comes_before_not_found_and_validation(server: Server) -> N
     assert error_kind(invalid) == "unauthorized"
 
 
-def test_an_unauthorized_request_writes_nothing(
-    server: Server, admin: Api, ids: dict[str, str]
-) -> None:
+def test_an_unauthorized_request_writes_nothing(server: Server, admin: Api, ids: dict[str, str]) -> None:
     anonymous = server.client("")
-    assert (
-        anonymous.post(f"/runs/{ids['run']}/events", {"type": "diff", "payload": {}}).status_code
-        == 401
-    )
-    assert (
-        anonymous.post(f"/runs/{ids['run']}/claim", {"runnerId": "r", "leaseMs": 1000}).status_code
-        == 401
-    )
+    assert anonymous.post(f"/runs/{ids['run']}/events", {"type": "diff", "payload": {}}).status_code == 401
+    assert anonymous.post(f"/runs/{ids['run']}/claim", {"runnerId": "r", "leaseMs": 1000}).status_code == 401
     run = admin.ok(admin.get(f"/runs/{ids['run']}"))
     assert run["status"] == "pending"
     assert admin.ok(admin.get(f"/runs/{ids['run']}/events"))["count"] == 0
@@ -287,9 +273,7 @@ def test_a_runner_may_operate_a_run_end_to_end(server: Server, ids: dict[str, st
 def test_a_client_may_create_runs_and_commands(server: Server) -> None:
     client = server.client("client")
     run = client.create_run(tenant="tenant-a")
-    command = client.ok(
-        client.post(f"/runs/{run['id']}/commands", {"type": "steer", "payload": {}}), 201
-    )
+    command = client.ok(client.post(f"/runs/{run['id']}/commands", {"type": "steer", "payload": {}}), 201)
     assert command["runId"] == run["id"]
 
 
@@ -299,9 +283,7 @@ SCOPED_ROUTES = [r for r in ROUTES if r[0] not in {"create-run", "register-runne
 
 
 @pytest.mark.parametrize("route", SCOPED_ROUTES, ids=[r[0] for r in SCOPED_ROUTES])
-def test_an_admin_of_all_tenants_reaches_every_route(
-    admin: Api, ids: dict[str, str], route: Any
-) -> None:
+def test_an_admin_of_all_tenants_reaches_every_route(admin: Api, ids: dict[str, str], route: Any) -> None:
     response = call(admin, route, ids)
     # A heartbeat of an unclaimed run is refused by the run itself, not by access control.
     expected = (409,) if route[0] == "heartbeat" else (200, 201)
@@ -339,15 +321,13 @@ def test_a_hidden_run_looks_exactly_like_a_missing_one(server: Server, ids: dict
     missing_id = unique("run_missing")
     missing = other.get(f"/runs/{missing_id}").json()
     assert hidden["error"]["kind"] == missing["error"]["kind"] == "not-found"
-    assert hidden["error"]["message"].replace(ids["run"], "X") == missing["error"][
-        "message"
-    ].replace(missing_id, "X")
+    assert hidden["error"]["message"].replace(ids["run"], "X") == missing["error"]["message"].replace(
+        missing_id, "X"
+    )
     assert hidden["error"]["details"] == missing["error"]["details"]
 
 
-def test_an_operator_does_not_see_or_cancel_runs_of_other_tenants(
-    server: Server, admin: Api
-) -> None:
+def test_an_operator_does_not_see_or_cancel_runs_of_other_tenants(server: Server, admin: Api) -> None:
     run_b = server.client("client-b").create_run(tenant="tenant-b")
     operator = server.client("operator")
     assert operator.get(f"/runs/{run_b['id']}").status_code == 404
@@ -367,9 +347,7 @@ def test_an_auditor_does_not_see_runs_of_other_tenants(server: Server) -> None:
 def test_each_client_sees_its_own_tenants_run(server: Server) -> None:
     run_b = server.client("client-b").create_run(tenant="tenant-b")
     assert (
-        server.client("client-b").ok(server.client("client-b").get(f"/runs/{run_b['id']}"))[
-            "tenantId"
-        ]
+        server.client("client-b").ok(server.client("client-b").get(f"/runs/{run_b['id']}"))["tenantId"]
         == "tenant-b"
     )
     assert server.client("client").get(f"/runs/{run_b['id']}").status_code == 404

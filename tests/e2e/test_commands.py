@@ -45,9 +45,7 @@ def run_id(client: Api) -> str:
     return str(client.create_run()["id"])
 
 
-def create(
-    api: Api, run_id: str, command_type: str = "turn", payload: Any = None, **extra: Any
-) -> Any:
+def create(api: Api, run_id: str, command_type: str = "turn", payload: Any = None, **extra: Any) -> Any:
     body = {
         "type": command_type,
         "payload": payload if payload is not None else {"prompt": "hi"},
@@ -56,9 +54,7 @@ def create(
     return api.post(f"/runs/{run_id}/commands", body)
 
 
-def new_command(
-    api: Api, run_id: str, command_type: str = "turn", payload: Any = None
-) -> dict[str, Any]:
+def new_command(api: Api, run_id: str, command_type: str = "turn", payload: Any = None) -> dict[str, Any]:
     return dict(api.ok(create(api, run_id, command_type, payload), 201))
 
 
@@ -207,9 +203,7 @@ def test_repeating_a_create_with_the_same_key_and_payload_returns_the_original(
     client: Api, run_id: str
 ) -> None:
     key = unique("key")
-    first = client.ok(
-        create(client, run_id, "turn", {"prompt": "once", "n": 1}, idempotencyKey=key), 201
-    )
+    first = client.ok(create(client, run_id, "turn", {"prompt": "once", "n": 1}, idempotencyKey=key), 201)
     assert first["idempotencyKey"] == key
     replay = create(client, run_id, "turn", {"n": 1, "prompt": "once"}, idempotencyKey=key)
     assert replay.status_code == 200
@@ -280,9 +274,7 @@ def test_following_next_cursor_yields_every_command_exactly_once(client: Api, ru
     assert seen == ids
 
 
-def test_listing_commands_of_a_run_without_any_gives_an_empty_page(
-    client: Api, run_id: str
-) -> None:
+def test_listing_commands_of_a_run_without_any_gives_an_empty_page(client: Api, run_id: str) -> None:
     assert client.ok(client.get(f"/runs/{run_id}/commands")) == {
         "items": [],
         "count": 0,
@@ -312,9 +304,7 @@ def test_listing_commands_with_bad_parameters_is_schema_invalid(
 # -- transitions ----------------------------------------------------------------------
 
 
-def test_acknowledging_a_pending_command_marks_it_acknowledged(
-    client: Api, runner: Api, run_id: str
-) -> None:
+def test_acknowledging_a_pending_command_marks_it_acknowledged(client: Api, runner: Api, run_id: str) -> None:
     command = new_command(client, run_id)
     acked = runner.ok(runner.post(f"/commands/{command['id']}/ack"))
     CommandOut.model_validate(acked)
@@ -325,9 +315,7 @@ def test_acknowledging_a_pending_command_marks_it_acknowledged(
     assert client.ok(client.get(f"/commands/{command['id']}"))["state"] == "acknowledged"
 
 
-def test_acknowledging_twice_returns_the_command_unchanged(
-    client: Api, runner: Api, run_id: str
-) -> None:
+def test_acknowledging_twice_returns_the_command_unchanged(client: Api, runner: Api, run_id: str) -> None:
     command = new_command(client, run_id)
     first = runner.ok(runner.post(f"/commands/{command['id']}/ack"))
     second = runner.post(f"/commands/{command['id']}/ack")
@@ -335,13 +323,9 @@ def test_acknowledging_twice_returns_the_command_unchanged(
     assert second.json() == first
 
 
-def test_acknowledging_a_terminal_command_returns_it_unchanged(
-    client: Api, runner: Api, run_id: str
-) -> None:
+def test_acknowledging_a_terminal_command_returns_it_unchanged(client: Api, runner: Api, run_id: str) -> None:
     command = new_command(client, run_id)
-    done = runner.ok(
-        runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"})
-    )
+    done = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"}))
     again = runner.post(f"/commands/{command['id']}/ack")
     assert again.status_code == 200
     assert again.json() == done
@@ -372,35 +356,23 @@ def test_finishing_an_acknowledged_command_makes_it_terminal(
     assert client.ok(client.get(f"/commands/{command['id']}"))["state"] == state
 
 
-def test_finishing_a_command_as_blocked_makes_it_terminal(
-    client: Api, runner: Api, run_id: str
-) -> None:
+def test_finishing_a_command_as_blocked_makes_it_terminal(client: Api, runner: Api, run_id: str) -> None:
     command = new_command(client, run_id)
-    finished = runner.ok(
-        runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "blocked"})
-    )
+    finished = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "blocked"}))
     assert finished["state"] in {"failed", "cancelled", "completed"}
     again = runner.ok(runner.post(f"/commands/{command['id']}/ack"))
     assert again == finished
 
 
-def test_finishing_a_pending_command_directly_completes_it(
-    client: Api, runner: Api, run_id: str
-) -> None:
+def test_finishing_a_pending_command_directly_completes_it(client: Api, runner: Api, run_id: str) -> None:
     command = new_command(client, run_id)
-    finished = runner.ok(
-        runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"})
-    )
+    finished = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"}))
     assert finished["state"] == "completed"
 
 
-def test_finishing_a_terminal_command_returns_it_unchanged(
-    client: Api, runner: Api, run_id: str
-) -> None:
+def test_finishing_a_terminal_command_returns_it_unchanged(client: Api, runner: Api, run_id: str) -> None:
     command = new_command(client, run_id)
-    done = runner.ok(
-        runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"})
-    )
+    done = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"}))
     again = runner.post(
         f"/commands/{command['id']}/finish", {"terminalStatus": "failed", "failureKind": "late"}
     )
@@ -410,9 +382,7 @@ def test_finishing_a_terminal_command_returns_it_unchanged(
 
 def test_cancelling_a_pending_command_cancels_it(client: Api, operator: Api, run_id: str) -> None:
     command = new_command(client, run_id)
-    cancelled = operator.ok(
-        operator.post(f"/commands/{command['id']}/cancel", {"reason": "changed my mind"})
-    )
+    cancelled = operator.ok(operator.post(f"/commands/{command['id']}/cancel", {"reason": "changed my mind"}))
     CommandOut.model_validate(cancelled)
     assert cancelled["state"] == "cancelled"
     assert cancelled["position"] > command["position"]
@@ -431,17 +401,13 @@ def test_cancelling_a_terminal_command_returns_it_unchanged(
     client: Api, runner: Api, operator: Api, run_id: str
 ) -> None:
     command = new_command(client, run_id)
-    done = runner.ok(
-        runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"})
-    )
+    done = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"}))
     again = operator.post(f"/commands/{command['id']}/cancel", {"reason": "too late"})
     assert again.status_code == 200
     assert again.json() == done
 
 
-def test_cancelling_twice_returns_the_command_unchanged(
-    operator: Api, client: Api, run_id: str
-) -> None:
+def test_cancelling_twice_returns_the_command_unchanged(operator: Api, client: Api, run_id: str) -> None:
     command = new_command(client, run_id)
     first = operator.ok(operator.post(f"/commands/{command['id']}/cancel"))
     second = operator.post(f"/commands/{command['id']}/cancel")
@@ -454,9 +420,7 @@ def test_finishing_a_cancelled_command_returns_it_unchanged(
 ) -> None:
     command = new_command(client, run_id)
     cancelled = operator.ok(operator.post(f"/commands/{command['id']}/cancel"))
-    again = runner.ok(
-        runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"})
-    )
+    again = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"}))
     assert again == cancelled
 
 

@@ -56,18 +56,14 @@ def all_events(api: Api, run_id: str) -> list[dict[str, Any]]:
 
 
 def claim(api: Api, run_id: str, runner_id: str, lease_ms: int = 60_000) -> dict[str, Any]:
-    return dict(
-        api.ok(api.post(f"/runs/{run_id}/claim", {"runnerId": runner_id, "leaseMs": lease_ms}))
-    )
+    return dict(api.ok(api.post(f"/runs/{run_id}/claim", {"runnerId": runner_id, "leaseMs": lease_ms})))
 
 
 # -- append ---------------------------------------------------------------------------
 
 
 def test_appending_an_event_returns_201_with_the_run_event(runner: Api, run_id: str) -> None:
-    response = append(
-        runner, run_id, "assistant_message", {"text": "hello", "parts": [1, {"a": None}]}
-    )
+    response = append(runner, run_id, "assistant_message", {"text": "hello", "parts": [1, {"a": None}]})
     event = runner.ok(response, 201)
     RunEventOut.model_validate(event)
     assert set(event) == {"runId", "seq", "type", "payload", "createdAt", "position"}
@@ -89,8 +85,7 @@ def test_events_get_seq_one_two_three_without_gaps(runner: Api, run_id: str) -> 
 
 def test_listed_events_are_the_events_appended(runner: Api, run_id: str) -> None:
     written = [
-        runner.ok(append(runner, run_id, t, {"t": t}), 201)
-        for t in ("reasoning", "tool_call", "diff")
+        runner.ok(append(runner, run_id, t, {"t": t}), 201) for t in ("reasoning", "tool_call", "diff")
     ]
     assert all_events(runner, run_id) == written
 
@@ -109,9 +104,7 @@ def test_every_allowed_event_type_is_accepted(runner: Api, run_id: str, event_ty
     assert all_events(runner, run_id)[0]["type"] == event_type
 
 
-@pytest.mark.parametrize(
-    "event_type", ["message", "ASSISTANT_MESSAGE", "terminal-status", "x" * 65, ""]
-)
+@pytest.mark.parametrize("event_type", ["message", "ASSISTANT_MESSAGE", "terminal-status", "x" * 65, ""])
 def test_an_unknown_event_type_is_schema_invalid(runner: Api, run_id: str, event_type: str) -> None:
     response = append(runner, run_id, event_type)
     assert response.status_code == 422
@@ -140,9 +133,7 @@ def test_an_unknown_event_type_is_schema_invalid(runner: Api, run_id: str, event
         "unknown-field",
     ],
 )
-def test_appending_an_invalid_event_is_schema_invalid(
-    runner: Api, run_id: str, body: dict[str, Any]
-) -> None:
+def test_appending_an_invalid_event_is_schema_invalid(runner: Api, run_id: str, body: dict[str, Any]) -> None:
     response = runner.post(f"/runs/{run_id}/events", body)
     assert response.status_code == 422
     assert error_kind(response) == "schema-invalid"
@@ -178,9 +169,7 @@ def test_events_are_redacted_at_any_depth(runner: Api, run_id: str) -> None:
         "inputTokens": 12,
         "tokenCount": 3,
         "secretName": "name-of-secret",
-        "nested": {
-            "deeper": [{"client-secret": "[redacted]", "Authorization": "[redacted]", "kept": "v"}]
-        },
+        "nested": {"deeper": [{"client-secret": "[redacted]", "Authorization": "[redacted]", "kept": "v"}]},
     }
     assert event["payload"] == expected
     assert all_events(runner, run_id)[0]["payload"] == expected
@@ -194,16 +183,12 @@ def test_a_write_from_a_fenced_out_attempt_is_refused_and_the_new_holder_writes(
 ) -> None:
     first = claim(runner, run_id, "runner-a", lease_ms=1)
     assert first["claimEpoch"] == 1
-    runner.ok(
-        append(runner, run_id, "backend_status", {"a": 1}, runnerId="runner-a", claimEpoch=1), 201
-    )
+    runner.ok(append(runner, run_id, "backend_status", {"a": 1}, runnerId="runner-a", claimEpoch=1), 201)
     time.sleep(0.05)
     second = claim(runner, run_id, "runner-b")
     assert second["claimEpoch"] == 2
 
-    stale = append(
-        runner, run_id, "assistant_message", {"from": "a"}, runnerId="runner-a", claimEpoch=1
-    )
+    stale = append(runner, run_id, "assistant_message", {"from": "a"}, runnerId="runner-a", claimEpoch=1)
     assert stale.status_code == 409
     assert error_kind(stale) == "stale-attempt"
     stale_batch = runner.post(
@@ -214,9 +199,7 @@ def test_a_write_from_a_fenced_out_attempt_is_refused_and_the_new_holder_writes(
     assert error_kind(stale_batch) == "stale-attempt"
 
     fresh = runner.ok(
-        append(
-            runner, run_id, "assistant_message", {"from": "b"}, runnerId="runner-b", claimEpoch=2
-        ),
+        append(runner, run_id, "assistant_message", {"from": "b"}, runnerId="runner-b", claimEpoch=2),
         201,
     )
     assert fresh["seq"] == 2
@@ -272,9 +255,7 @@ def test_a_batch_of_500_events_is_appended_at_once(runner: Api, run_id: str) -> 
     assert page["nextCursor"] is None
 
 
-def test_a_batch_of_501_events_is_schema_invalid_and_appends_nothing(
-    runner: Api, run_id: str
-) -> None:
+def test_a_batch_of_501_events_is_schema_invalid_and_appends_nothing(runner: Api, run_id: str) -> None:
     events = [{"type": "usage", "payload": {}}] * 501
     response = runner.post(f"/runs/{run_id}/events:batch", {"events": events})
     assert response.status_code == 422
@@ -327,9 +308,7 @@ def test_batches_redact_secrets(runner: Api, run_id: str) -> None:
     events = [{"type": "tool_call", "payload": {"args": {"db_password": "p", "name": "n"}}}]
     body = runner.ok(runner.post(f"/runs/{run_id}/events:batch", {"events": events}), 201)
     assert body["items"][0]["payload"] == {"args": {"db_password": "[redacted]", "name": "n"}}
-    assert all_events(runner, run_id)[0]["payload"] == {
-        "args": {"db_password": "[redacted]", "name": "n"}
-    }
+    assert all_events(runner, run_id)[0]["payload"] == {"args": {"db_password": "[redacted]", "name": "n"}}
 
 
 # -- reading pages --------------------------------------------------------------------
@@ -371,17 +350,13 @@ def test_following_next_cursor_yields_every_event_exactly_once(runner: Api, run_
     assert pages == 4
 
 
-def test_a_page_ending_exactly_at_the_last_event_has_no_next_cursor(
-    runner: Api, run_id: str
-) -> None:
+def test_a_page_ending_exactly_at_the_last_event_has_no_next_cursor(runner: Api, run_id: str) -> None:
     fill(runner, run_id, 4)
     first = runner.ok(runner.get(f"/runs/{run_id}/events", limit=2))
     second = runner.ok(runner.get(f"/runs/{run_id}/events", limit=2, cursor=first["nextCursor"]))
     assert [e["seq"] for e in second["items"]] == [3, 4]
     if second["nextCursor"] is not None:
-        third = runner.ok(
-            runner.get(f"/runs/{run_id}/events", limit=2, cursor=second["nextCursor"])
-        )
+        third = runner.ok(runner.get(f"/runs/{run_id}/events", limit=2, cursor=second["nextCursor"]))
         assert third["items"] == [] and third["nextCursor"] is None
 
 
@@ -451,8 +426,7 @@ def test_concurrent_appends_get_contiguous_seqs(server: Server, run_id: str) -> 
 
     def write(n: int) -> list[int]:
         return [
-            clients[n].ok(append(clients[n], run_id, payload={"w": n, "i": i}), 201)["seq"]
-            for i in range(4)
+            clients[n].ok(append(clients[n], run_id, payload={"w": n, "i": i}), 201)["seq"] for i in range(4)
         ]
 
     with ThreadPoolExecutor(max_workers=5) as pool:

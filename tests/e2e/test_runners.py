@@ -189,9 +189,7 @@ def test_reusing_a_runner_job_key_with_another_payload_conflicts(
 ) -> None:
     run_id, command_id = run_and_command
     key = unique("key")
-    runner.ok(
-        runner.post(f"/runs/{run_id}/runner-jobs", job_body(command_id, idempotencyKey=key)), 201
-    )
+    runner.ok(runner.post(f"/runs/{run_id}/runner-jobs", job_body(command_id, idempotencyKey=key)), 201)
     response = runner.post(
         f"/runs/{run_id}/runner-jobs", job_body(command_id, idempotencyKey=key, attemptId="2")
     )
@@ -200,9 +198,7 @@ def test_reusing_a_runner_job_key_with_another_payload_conflicts(
     assert runner.ok(runner.get(f"/runs/{run_id}/runner-jobs"))["count"] == 1
 
 
-def test_runner_jobs_without_a_key_are_each_recorded(
-    runner: Api, run_and_command: tuple[str, str]
-) -> None:
+def test_runner_jobs_without_a_key_are_each_recorded(runner: Api, run_and_command: tuple[str, str]) -> None:
     run_id, command_id = run_and_command
     body = job_body(command_id)
     a = runner.ok(runner.post(f"/runs/{run_id}/runner-jobs", body), 201)
@@ -252,9 +248,7 @@ def test_runner_job_results_are_redacted(runner: Api, run_and_command: tuple[str
         "inputTokens": 4,
         "credentials": {"user": "u"},
     }
-    job = runner.ok(
-        runner.post(f"/runs/{run_id}/runner-jobs", job_body(command_id, result=result)), 201
-    )
+    job = runner.ok(runner.post(f"/runs/{run_id}/runner-jobs", job_body(command_id, result=result)), 201)
     expected = {
         "logs": [{"AWS_SECRET": "[redacted]", "line": "ok"}],
         "inputTokens": 4,

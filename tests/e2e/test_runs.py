@@ -63,9 +63,7 @@ def claim(api: Api, run_id: str, runner_id: str, lease_ms: int = 60_000) -> Any:
 
 def test_creating_a_run_returns_201_with_every_field_of_a_run(admin: Api) -> None:
     before = datetime.now(UTC)
-    response = admin.post(
-        "/runs", {"tenantId": "tenant-a", "projectId": "proj", "backendProfile": "codex"}
-    )
+    response = admin.post("/runs", {"tenantId": "tenant-a", "projectId": "proj", "backendProfile": "codex"})
     run = admin.ok(response, 201)
     assert set(run) == RUN_FIELDS
     RunOut.model_validate(run)
@@ -154,9 +152,7 @@ def test_unknown_run_is_not_found(admin: Api) -> None:
     ],
     ids=lambda w: w[0],
 )
-def test_writes_to_an_unknown_run_are_not_found(
-    admin: Api, write: tuple[str, dict[str, Any]]
-) -> None:
+def test_writes_to_an_unknown_run_are_not_found(admin: Api, write: tuple[str, dict[str, Any]]) -> None:
     action, body = write
     response = admin.post(f"/runs/{unique('run_missing')}/{action}", body)
     assert response.status_code == 404
@@ -203,9 +199,7 @@ def test_creating_a_run_with_an_invalid_body_is_schema_invalid(admin: Api, body:
     assert error_kind(response) == "schema-invalid"
 
 
-@pytest.mark.parametrize(
-    "raw", [b"{not json", b'{"tenantId": "tenant-a",', b"\xff\xfe", b"null", b"42"]
-)
+@pytest.mark.parametrize("raw", [b"{not json", b'{"tenantId": "tenant-a",', b"\xff\xfe", b"null", b"42"])
 def test_creating_a_run_from_bad_json_is_schema_invalid(admin: Api, raw: bytes) -> None:
     response = admin.http.post("/runs", content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 422, response.text
@@ -350,9 +344,7 @@ def test_claiming_a_cancelled_run_conflicts(admin: Api, runner: Api) -> None:
         "unknown-field",
     ],
 )
-def test_claim_with_an_invalid_body_is_schema_invalid(
-    admin: Api, runner: Api, body: dict[str, Any]
-) -> None:
+def test_claim_with_an_invalid_body_is_schema_invalid(admin: Api, runner: Api, body: dict[str, Any]) -> None:
     run = admin.create_run()
     response = runner.post(f"/runs/{run['id']}/claim", body)
     assert response.status_code == 422
@@ -473,9 +465,7 @@ def test_finishing_a_run_makes_it_terminal_and_appends_a_terminal_status_event(
     run = admin.create_run()
     claimed = runner.ok(claim(runner, run["id"], "runner-1"))
     runner.ok(
-        runner.post(
-            f"/runs/{run['id']}/events", {"type": "assistant_message", "payload": {"text": "hi"}}
-        ),
+        runner.post(f"/runs/{run['id']}/events", {"type": "assistant_message", "payload": {"text": "hi"}}),
         201,
     )
     body = {
@@ -508,9 +498,7 @@ def test_finishing_an_unclaimed_run_completes_it(admin: Api, runner: Api) -> Non
 def test_finishing_a_terminal_run_returns_it_unchanged(admin: Api, runner: Api) -> None:
     run = admin.create_run()
     first = runner.ok(runner.post(f"/runs/{run['id']}/finish", {"terminalStatus": "completed"}))
-    again = runner.post(
-        f"/runs/{run['id']}/finish", {"terminalStatus": "failed", "failureKind": "x"}
-    )
+    again = runner.post(f"/runs/{run['id']}/finish", {"terminalStatus": "failed", "failureKind": "x"})
     assert again.status_code == 200
     second = again.json()
     assert second["status"] == "completed"
@@ -526,9 +514,7 @@ def test_finish_with_a_stale_claim_epoch_is_refused(admin: Api, runner: Api) -> 
     runner.ok(claim(runner, run["id"], "runner-a", lease_ms=1))
     time.sleep(0.05)
     runner.ok(claim(runner, run["id"], "runner-b"))
-    response = runner.post(
-        f"/runs/{run['id']}/finish", {"terminalStatus": "failed", "claimEpoch": 1}
-    )
+    response = runner.post(f"/runs/{run['id']}/finish", {"terminalStatus": "failed", "claimEpoch": 1})
     assert response.status_code == 409
     assert error_kind(response) == "stale-attempt"
     assert admin.ok(admin.get(f"/runs/{run['id']}"))["status"] == "claimed"
@@ -556,9 +542,7 @@ def test_finish_with_a_stale_claim_epoch_is_refused(admin: Api, runner: Api) -> 
         "unknown-field",
     ],
 )
-def test_finish_with_an_invalid_body_is_schema_invalid(
-    admin: Api, runner: Api, body: dict[str, Any]
-) -> None:
+def test_finish_with_an_invalid_body_is_schema_invalid(admin: Api, runner: Api, body: dict[str, Any]) -> None:
     run = admin.create_run()
     response = runner.post(f"/runs/{run['id']}/finish", body)
     assert response.status_code == 422
@@ -569,31 +553,23 @@ def test_finish_with_an_invalid_body_is_schema_invalid(
 # -- cancel ---------------------------------------------------------------------------
 
 
-def test_cancelling_a_run_cancels_its_open_commands(
-    server: Server, admin: Api, runner: Api
-) -> None:
+def test_cancelling_a_run_cancels_its_open_commands(server: Server, admin: Api, runner: Api) -> None:
     client, operator = server.client("client"), server.client("operator")
     run = client.create_run()
     runner.ok(claim(runner, run["id"], "runner-1"))
     pending, acked, done = (
-        client.ok(
-            client.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {"n": n}}), 201
-        )
+        client.ok(client.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {"n": n}}), 201)
         for n in range(3)
     )
     runner.ok(runner.post(f"/commands/{acked['id']}/ack"))
     runner.ok(runner.post(f"/commands/{done['id']}/finish", {"terminalStatus": "completed"}))
 
-    cancelled = operator.ok(
-        operator.post(f"/runs/{run['id']}/cancel", {"reason": "user pressed stop"})
-    )
+    cancelled = operator.ok(operator.post(f"/runs/{run['id']}/cancel", {"reason": "user pressed stop"}))
     RunOut.model_validate(cancelled)
     assert cancelled["status"] == "cancelled"
     assert cancelled["terminalStatus"] == "cancelled"
 
-    states = {
-        c["id"]: c["state"] for c in admin.ok(admin.get(f"/runs/{run['id']}/commands"))["items"]
-    }
+    states = {c["id"]: c["state"] for c in admin.ok(admin.get(f"/runs/{run['id']}/commands"))["items"]}
     assert states == {pending["id"]: "cancelled", acked["id"]: "cancelled", done["id"]: "completed"}
     assert admin.ok(admin.get(f"/commands/{pending['id']}"))["state"] == "cancelled"
     events = events_of(admin, run["id"])
@@ -640,9 +616,7 @@ def test_cancel_with_an_ill_typed_reason_is_schema_invalid(admin: Api) -> None:
 # -- positions ------------------------------------------------------------------------
 
 
-def test_every_write_response_carries_an_increasing_position(
-    server: Server, admin: Api, runner: Api
-) -> None:
+def test_every_write_response_carries_an_increasing_position(server: Server, admin: Api, runner: Api) -> None:
     client = server.client("client")
     run = client.create_run(session_id=unique("sess"))
     rid = run["id"]
@@ -656,9 +630,7 @@ def test_every_write_response_carries_an_increasing_position(
             )
         )
     )
-    writes.append(
-        runner.ok(runner.post(f"/runs/{rid}/events", {"type": "reasoning", "payload": {}}), 201)
-    )
+    writes.append(runner.ok(runner.post(f"/runs/{rid}/events", {"type": "reasoning", "payload": {}}), 201))
     writes.append(
         runner.ok(
             runner.post(
@@ -695,9 +667,7 @@ def test_every_write_response_carries_an_increasing_position(
     )
     writes.append(runner.ok(runner.post("/runners", {"labels": {"zone": "a"}}), 201))
     writes.append(
-        runner.ok(
-            runner.post(f"/runs/{rid}/finish", {"terminalStatus": "completed", "claimEpoch": 1})
-        )
+        runner.ok(runner.post(f"/runs/{rid}/finish", {"terminalStatus": "completed", "claimEpoch": 1}))
     )
     positions = [w["position"] for w in writes]
     assert all(isinstance(p, int) and not isinstance(p, bool) for p in positions)
@@ -706,9 +676,7 @@ def test_every_write_response_carries_an_increasing_position(
 
 def test_cancel_response_position_is_after_the_commands_it_cancelled(admin: Api) -> None:
     run = admin.create_run()
-    command = admin.ok(
-        admin.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {}}), 201
-    )
+    command = admin.ok(admin.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {}}), 201)
     cancelled = admin.ok(admin.post(f"/runs/{run['id']}/cancel"))
     assert cancelled["position"] > command["position"]
     page = admin.ok(admin.get(f"/runs/{run['id']}/events"))
@@ -716,9 +684,7 @@ def test_cancel_response_position_is_after_the_commands_it_cancelled(admin: Api)
     assert page["items"][-1]["position"] <= cancelled["position"]
 
 
-def test_concurrent_claims_by_different_runners_have_exactly_one_winner(
-    server: Server, admin: Api
-) -> None:
+def test_concurrent_claims_by_different_runners_have_exactly_one_winner(server: Server, admin: Api) -> None:
     run = admin.create_run()
     clients = [server.client("runner") for _ in range(6)]
 

@@ -98,10 +98,7 @@ def test_list_items_carry_the_readers_attention(server: Server) -> None:
     client = server.client("client")
     profile, reader = unique("profile"), unique("reader")
     made = sessions_in_every_state(server, profile, reader)
-    by_id = {
-        s["sessionId"]: s
-        for s in listed(client, state="all", backendProfile=profile, readerId=reader)
-    }
+    by_id = {s["sessionId"]: s for s in listed(client, state="all", backendProfile=profile, readerId=reader)}
     expected = {
         "idle_unread": "unread", "idle_read": "read", "turn_running": "active",
         "claimed": "active", "terminal_unread": "unread", "terminal_read": "read",

@@ -35,9 +35,7 @@ def claim(runner: Api, run_id: str) -> dict[str, Any]:
 
 
 def event(runner: Api, run_id: str, type_: str, **payload: Any) -> dict[str, Any]:
-    return runner.ok(
-        runner.post(f"/runs/{run_id}/events", {"type": type_, "payload": payload}), 201
-    )
+    return runner.ok(runner.post(f"/runs/{run_id}/events", {"type": type_, "payload": payload}), 201)
 
 
 def finish_run(runner: Api, run_id: str, status: str = "completed", **extra: Any) -> dict[str, Any]:

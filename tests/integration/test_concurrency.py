@@ -55,9 +55,7 @@ class Writers:
         run_ids = []
         n = 0
         while not self.stop.is_set():
-            run_ids.append(
-                session_activity(self.container, f"{thread}-{n}", transient_errors=self.failures)
-            )
+            run_ids.append(session_activity(self.container, f"{thread}-{n}", transient_errors=self.failures))
             n += 1
         return run_ids
 
@@ -112,9 +110,7 @@ def test_views_match_a_rebuild_after_the_listen_connection_is_killed_mid_stream(
             time.sleep(0.3)
             assert terminate_backends(url, PostgresListener.APPLICATION_NAME) == 1
             assert wait_until(lambda kill=kill: listener.connections == kill + 1, 10)
-            assert wait_until(
-                lambda: connections_of(url, PostgresListener.APPLICATION_NAME) == 1, 10
-            )
+            assert wait_until(lambda: connections_of(url, PostgresListener.APPLICATION_NAME) == 1, 10)
         time.sleep(0.3)
     finally:
         run_ids = writers.finish()

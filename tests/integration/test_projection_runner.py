@@ -118,9 +118,7 @@ def test_a_replica_waiting_for_a_position_is_woken_by_notify(settings: Settings)
         replica.start()
         replica.views.poll_interval = 30.0  # only a signal can wake this waiter in time
         assert replica.listener is not None
-        assert wait_until(
-            lambda: replica.listener is not None and replica.listener.connections >= 1, 10
-        )
+        assert wait_until(lambda: replica.listener is not None and replica.listener.connections >= 1, 10)
         time.sleep(0.3)
 
         result: dict[str, Any] = {}

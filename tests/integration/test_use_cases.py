@@ -68,9 +68,7 @@ def all_events(c: Container, run_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_run_naming_a_new_session_creates_it_idle(container: Container) -> None:
-    run = create_run(
-        container, "sess-new", session_ref={"sessionId": "sess-new", "metadata": {"k": 1}}
-    )
+    run = create_run(container, "sess-new", session_ref={"sessionId": "sess-new", "metadata": {"k": 1}})
 
     assert run["status"] == "pending" and run["claimEpoch"] == 0
     s = summary(container, "sess-new", run["position"])
@@ -124,9 +122,7 @@ def test_a_heartbeat_is_fenced_by_runner_and_claim_epoch(container: Container) -
 def test_a_newer_claim_fences_out_the_older_attempt(container: Container) -> None:
     run_id = create_run(container)["id"]
     container.runs.claim(SYSTEM, run_id, "runner-1", 1)
-    container.run_events.append(
-        SYSTEM, run_id, [{"type": "backend_status", "payload": {}, "claimEpoch": 1}]
-    )
+    container.run_events.append(SYSTEM, run_id, [{"type": "backend_status", "payload": {}, "claimEpoch": 1}])
     time.sleep(0.01)  # the 1 ms lease has expired: another runner may take the run over
     taken = container.runs.claim(SYSTEM, run_id, "runner-2", 60_000)
     assert (taken["claimedBy"], taken["claimEpoch"]) == ("runner-2", 2)
@@ -158,9 +154,7 @@ def test_finishing_a_run_appends_terminal_status_and_marks_the_session_terminal(
 ) -> None:
     run = create_run(container, "sess-finish")
     epoch = container.runs.claim(SYSTEM, run["id"], "runner-1", 60_000)["claimEpoch"]
-    container.run_events.append(
-        SYSTEM, run["id"], [{"type": "assistant_message", "payload": {"t": 1}}]
-    )
+    container.run_events.append(SYSTEM, run["id"], [{"type": "assistant_message", "payload": {"t": 1}}])
 
     finished = finish_run(container, run["id"], "failed", epoch)
     assert (finished["status"], finished["terminalStatus"]) == ("failed", "failed")
@@ -254,8 +248,7 @@ def test_concurrent_appends_from_eight_threads_get_gapless_seqs(container: Conta
         seqs = []
         for i in range(per_thread):
             batch = [
-                {"type": "reasoning", "payload": {"thread": n, "i": i, "j": j}}
-                for j in range(1 + i % 2)
+                {"type": "reasoning", "payload": {"thread": n, "i": i, "j": j}} for j in range(1 + i % 2)
             ]
             seqs += [e["seq"] for e in container.run_events.append(SYSTEM, run["id"], batch)]
         return seqs
@@ -269,10 +262,7 @@ def test_concurrent_appends_from_eight_threads_get_gapless_seqs(container: Conta
     assert all(s == sorted(s) for s in per)  # each thread saw its own appends in order
     events = all_events(container, run["id"])
     assert [e["seq"] for e in events] == seqs
-    assert (
-        len({(e["payload"]["thread"], e["payload"]["i"], e["payload"]["j"]) for e in events})
-        == total
-    )
+    assert len({(e["payload"]["thread"], e["payload"]["i"], e["payload"]["j"]) for e in events}) == total
     positions = [e["position"] for e in events]
     assert positions == sorted(positions) and len(set(positions)) == total
     assert summary(container, "sess-appends", positions[-1])["lastEventSeq"] == total

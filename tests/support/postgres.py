@@ -16,12 +16,16 @@ ADMIN_URL = os.environ.get("AGENTRUN_TEST_DATABASE_URL", "postgresql://postgres@
 def database_url(name: str) -> str:
     params = conninfo_to_dict(ADMIN_URL)
     params["dbname"] = name
-    return "postgresql://{user}@{host}:{port}/{dbname}".format(
-        user=params.get("user", "postgres"),
-        host=params.get("host", "127.0.0.1"),
-        port=params.get("port", "5432"),
-        dbname=name,
-    ) if not params.get("password") else make_conninfo(**params)
+    return (
+        "postgresql://{user}@{host}:{port}/{dbname}".format(
+            user=params.get("user", "postgres"),
+            host=params.get("host", "127.0.0.1"),
+            port=params.get("port", "5432"),
+            dbname=name,
+        )
+        if not params.get("password")
+        else make_conninfo(**params)
+    )
 
 
 @contextmanager

@@ -74,7 +74,16 @@ class Server:
     def start(self, timeout: float = 30.0) -> Server:
         log = open(self.data_dir / f"server-{self.port}.log", "ab")  # noqa: SIM115 - lives with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "interfaces.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -126,8 +135,15 @@ class Api:
         assert response.status_code == status, (response.status_code, response.text)
         return response.json()
 
-    def create_run(self, tenant: str = "tenant-a", session_id: str | None = None, **extra: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"tenantId": tenant, "projectId": "proj", "backendProfile": "codex", **extra}
+    def create_run(
+        self, tenant: str = "tenant-a", session_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "tenantId": tenant,
+            "projectId": "proj",
+            "backendProfile": "codex",
+            **extra,
+        }
         if session_id:
             body["sessionRef"] = {"sessionId": session_id, **body.pop("sessionRefExtra", {})}
         return self.ok(self.post("/runs", body), 201)

@@ -91,9 +91,7 @@ def rebuild_views(log: EventLog, projections: Sequence[Projection]) -> Views:
         db.close()
 
 
-def assert_views_match_rebuild(
-    log: EventLog, db: Database, projections: Sequence[Projection]
-) -> Views:
+def assert_views_match_rebuild(log: EventLog, db: Database, projections: Sequence[Projection]) -> Views:
     """The live views, at the head of the log, equal a rebuild from scratch; returns them."""
     head = log.head()
     assert positions(db, projections) == {p.name: head for p in projections}
@@ -184,9 +182,7 @@ def session_activity(
             idempotency_key=f"turn-{tag}",
         )
     )
-    epoch = step(lambda: container.runs.claim(SYSTEM, run_id, f"runner-{tag}", 60_000))[
-        "claimEpoch"
-    ]
+    epoch = step(lambda: container.runs.claim(SYSTEM, run_id, f"runner-{tag}", 60_000))["claimEpoch"]
     step(lambda: container.commands.acknowledge(SYSTEM, command["id"]))
     for start in range(0, events, 3):
         batch = [

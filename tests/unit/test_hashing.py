@@ -14,9 +14,7 @@ def test_the_hash_is_sha256_of_the_canonical_json() -> None:
 
 
 def test_key_order_does_not_change_the_hash() -> None:
-    assert payload_hash({"a": 1, "b": {"x": 1, "y": 2}}) == payload_hash(
-        {"b": {"y": 2, "x": 1}, "a": 1}
-    )
+    assert payload_hash({"a": 1, "b": {"x": 1, "y": 2}}) == payload_hash({"b": {"y": 2, "x": 1}, "a": 1})
 
 
 def test_another_value_changes_the_hash() -> None:

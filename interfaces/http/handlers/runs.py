@@ -11,7 +11,9 @@ from interfaces.http.models_runs import RunnerJobQuery, SeqPageQuery
 
 def create_run(call: Call) -> tuple[int, Any]:
     b = call.body
-    session_ref = b.session_ref.model_dump(mode="json", by_alias=True, exclude_none=True) if b.session_ref else None
+    session_ref = (
+        b.session_ref.model_dump(mode="json", by_alias=True, exclude_none=True) if b.session_ref else None
+    )
     run = call.app.runs.create(
         call.principal,
         tenant_id=b.tenant_id,
@@ -28,16 +30,12 @@ def get_run(call: Call) -> Any:
 
 
 def claim_run(call: Call) -> Any:
-    return call.app.runs.claim(
-        call.principal, call.path["runId"], call.body.runner_id, call.body.lease_ms
-    )
+    return call.app.runs.claim(call.principal, call.path["runId"], call.body.runner_id, call.body.lease_ms)
 
 
 def heartbeat_run(call: Call) -> Any:
     b = call.body
-    return call.app.runs.heartbeat(
-        call.principal, call.path["runId"], b.runner_id, b.claim_epoch, b.lease_ms
-    )
+    return call.app.runs.heartbeat(call.principal, call.path["runId"], b.runner_id, b.claim_epoch, b.lease_ms)
 
 
 def finish_run(call: Call) -> Any:
@@ -87,9 +85,7 @@ def list_events(call: Call) -> Any:
 
 
 def register_runner(call: Call) -> tuple[int, Any]:
-    runner, created = call.app.runners.register(
-        call.principal, call.body.id, call.body.labels or {}
-    )
+    runner, created = call.app.runners.register(call.principal, call.body.id, call.body.labels or {})
     return (201 if created else 200), runner
 
 

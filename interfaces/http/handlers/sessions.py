@@ -11,9 +11,7 @@ from interfaces.http.models_sessions import SessionListQuery, SessionQuery, Trac
 
 def get_session(call: Call) -> Any:
     q = call.query(SessionQuery)
-    return call.app.sessions.summary(
-        call.principal, call.path["sessionId"], q.reader_id, q.min_position
-    )
+    return call.app.sessions.summary(call.principal, call.path["sessionId"], q.reader_id, q.min_position)
 
 
 def list_sessions(call: Call) -> Any:
