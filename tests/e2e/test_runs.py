@@ -684,19 +684,19 @@ def test_cancel_response_position_is_after_the_commands_it_cancelled(admin: Api)
     assert page["items"][-1]["position"] <= cancelled["position"]
 
 
-def test_concurrent_claims_by_different_runners_have_exactly_one_winner(server: Server, admin: Api) -> None:
+def test_sixteen_concurrent_claims_over_http_have_exactly_one_winner(server: Server, admin: Api) -> None:
     run = admin.create_run()
-    clients = [server.client("runner") for _ in range(6)]
+    clients = [server.client("runner") for _ in range(16)]
 
     def attempt(n: int) -> Any:
         return claim(clients[n], run["id"], f"runner-{n}")
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(pool.map(attempt, range(6)))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(attempt, range(16)))
     winners = [r for r in responses if r.status_code == 200]
     losers = [r for r in responses if r.status_code != 200]
     assert len(winners) == 1, [r.status_code for r in responses]
-    assert all(r.status_code == 409 for r in losers)
+    assert len(losers) == 15 and all(r.status_code == 409 for r in losers)
     assert {error_kind(r) for r in losers} <= {"runner-lease-conflict"}
     final = admin.ok(admin.get(f"/runs/{run['id']}"))
     assert final["claimEpoch"] == 1
