@@ -12,6 +12,7 @@ from application.retry import retry_on_conflict
 from domain.command import Command
 from domain.hashing import payload_hash
 from domain.ids import new_id
+from domain.outcome import Outcome
 from domain.redaction import redact
 from domain.run import Run
 from domain.session import Session, session_aggregate_id
@@ -91,23 +92,18 @@ class CommandUseCases(UseCases):
         self,
         principal: Principal,
         command_id: str,
-        *,
-        terminal_status: str,
-        failure_kind: str | None,
-        failure_message: str | None,
-        thread_id: str | None,
-        turn_id: str | None,
+        outcome: Outcome,
     ) -> dict[str, Any]:
         principal.require(access.COMMAND_OPERATE)
 
         def finish(command: Command, now: Any) -> tuple[bool, Session | None]:
-            changed = command.finish(terminal_status, failure_kind, failure_message, thread_id, turn_id, now)
+            changed = command.finish(outcome, now)
             session = self._session(command.session_id) if changed else None
             if session is not None:
                 if command.is_turn:
                     session.bump_version("turn-finished", command.run_id, command.id, now)
-                if thread_id:
-                    session.update_thread(thread_id, turn_id, command.run_id, now)
+                if outcome.thread_id:
+                    session.update_thread(outcome.thread_id, outcome.turn_id, command.run_id, now)
             return changed, session
 
         return self._transition(principal, command_id, finish)

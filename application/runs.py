@@ -11,6 +11,7 @@ from application.records import run_record
 from application.retry import retry_on_conflict
 from domain.command import Command
 from domain.errors import ConcurrencyError
+from domain.outcome import Outcome
 from domain.redaction import redact
 from domain.run import LeaseConflictError, Run
 from domain.session import Session, session_aggregate_id
@@ -86,13 +87,8 @@ class RunUseCases(UseCases):
         self,
         principal: Principal,
         run_id: str,
-        *,
-        terminal_status: str,
-        failure_kind: str | None,
-        failure_message: str | None,
-        thread_id: str | None,
-        turn_id: str | None,
-        claim_epoch: int | None,
+        outcome: Outcome,
+        claim_epoch: int | None = None,
     ) -> dict[str, Any]:
         principal.require(access.RUN_OPERATE)
 
@@ -102,12 +98,12 @@ class RunUseCases(UseCases):
             if run.is_terminal:
                 return self._saved(run)
             run.check_fence(None, claim_epoch)
-            run.finish(terminal_status, failure_kind, failure_message, thread_id, turn_id, now)
+            run.finish(outcome, now)
             session = self._session_of(run)
             if session is not None:
                 session.bump_version("run-finished", run.id, None, now)
-                if thread_id:
-                    session.update_thread(thread_id, turn_id, run.id, now)
+                if outcome.thread_id:
+                    session.update_thread(outcome.thread_id, outcome.turn_id, run.id, now)
             return self._saved(run, session)
 
         return retry_on_conflict(attempt)

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.base import Aggregate
 from domain.errors import SchemaInvalidError
+from domain.outcome import Outcome
 
 COMMAND_TYPES = ("turn", "steer", "interrupt")
 TERMINAL_STATES = ("completed", "failed", "cancelled")
@@ -125,30 +126,12 @@ class Command(Aggregate):
             command.failure_kind = self.failure_kind
             command.failure_message = self.failure_message
 
-    def finish(
-        self,
-        terminal_status: str,
-        failure_kind: str | None,
-        failure_message: str | None,
-        thread_id: str | None,
-        turn_id: str | None,
-        now: datetime,
-    ) -> bool:
+    def finish(self, outcome: Outcome, now: datetime) -> bool:
         """Finish the command; False when already terminal."""
         if self.is_terminal:
             return False
-        if terminal_status not in _STATE_OF_TERMINAL:
-            raise SchemaInvalidError(f"unknown terminal status {terminal_status!r}")
-        self._trigger(
-            self.Finished,
-            now,
-            state=_STATE_OF_TERMINAL[terminal_status],
-            terminal_status=terminal_status,
-            failure_kind=failure_kind,
-            failure_message=failure_message,
-            thread_id=thread_id,
-            turn_id=turn_id,
-        )
+        state = _STATE_OF_TERMINAL[outcome.terminal_status]
+        self._trigger(self.Finished, now, state=state, **outcome.fields())
         return True
 
     class Cancelled(Aggregate.Event):

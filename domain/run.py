@@ -14,6 +14,7 @@ from domain.errors import (
     TerminalStateError,
 )
 from domain.ids import new_id
+from domain.outcome import TERMINAL_STATUSES, Outcome
 
 RUN_EVENT_TYPES = frozenset(
     {
@@ -29,13 +30,6 @@ RUN_EVENT_TYPES = frozenset(
         "terminal_status",
     }
 )
-TERMINAL_STATUSES = ("completed", "failed", "blocked", "cancelled")
-_STATUS_OF_TERMINAL = {
-    "completed": "completed",
-    "failed": "failed",
-    "blocked": "blocked",
-    "cancelled": "cancelled",
-}
 
 
 class LeaseConflictError(AgentRunError):
@@ -240,45 +234,19 @@ class Run(Aggregate):
         turn_id: str | None
 
         def apply(self, run: Run) -> None:
-            run.status = _STATUS_OF_TERMINAL[self.terminal_status]
+            run.status = self.terminal_status
             run.terminal_status = self.terminal_status
             run.failure_kind = self.failure_kind
             run.failure_message = self.failure_message
             if self.thread_id and run.session_ref is not None:
                 run.session_ref = {**run.session_ref, "threadId": self.thread_id}
 
-    def finish(
-        self,
-        terminal_status: str,
-        failure_kind: str | None,
-        failure_message: str | None,
-        thread_id: str | None,
-        turn_id: str | None,
-        now: datetime,
-    ) -> bool:
+    def finish(self, outcome: Outcome, now: datetime) -> bool:
         """Finish the run and append its terminal_status event; False if already terminal."""
         if self.is_terminal:
             return False
-        if terminal_status not in TERMINAL_STATUSES:
-            raise SchemaInvalidError(f"unknown terminal status {terminal_status!r}")
-        self._trigger(
-            self.Finished,
-            now,
-            terminal_status=terminal_status,
-            failure_kind=failure_kind,
-            failure_message=failure_message,
-            thread_id=thread_id,
-            turn_id=turn_id,
-        )
-        self.append_event(
-            "terminal_status",
-            {
-                "terminalStatus": terminal_status,
-                "failureKind": failure_kind,
-                "message": failure_message,
-            },
-            now,
-        )
+        self._trigger(self.Finished, now, **outcome.fields())
+        self.append_event("terminal_status", outcome.terminal_status_payload(), now)
         return True
 
     class Cancelled(Aggregate.Event):
@@ -295,11 +263,8 @@ class Run(Aggregate):
         if self.is_terminal:
             return False
         self._trigger(self.Cancelled, now, reason=reason)
-        self.append_event(
-            "terminal_status",
-            {"terminalStatus": "cancelled", "failureKind": "cancelled", "message": reason},
-            now,
-        )
+        cancelled = Outcome("cancelled", failure_kind="cancelled", failure_message=reason)
+        self.append_event("terminal_status", cancelled.terminal_status_payload(), now)
         return True
 
     # -- commands ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from domain.outcome import Outcome
 from interfaces.http.wire import Body, JsonObject, Out, Query
 
 Id = str
@@ -52,12 +53,20 @@ class AppendRunEvents(Body):
     events: list[AppendRunEvent] = Field(min_length=1, max_length=500)
 
 
-class FinishRun(Body):
+class FinishCommand(Body):
     terminal_status: TerminalStatus
     failure_kind: str | None = None
     failure_message: str | None = None
     thread_id: str | None = None
     turn_id: str | None = None
+
+    def outcome(self) -> Outcome:
+        return Outcome(
+            self.terminal_status, self.failure_kind, self.failure_message, self.thread_id, self.turn_id
+        )
+
+
+class FinishRun(FinishCommand):
     claim_epoch: int | None = Field(default=None, ge=0)
 
 
@@ -69,14 +78,6 @@ class CreateCommand(Body):
     type: Literal["turn", "steer", "interrupt"]
     payload: JsonObject
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
-
-
-class FinishCommand(Body):
-    terminal_status: TerminalStatus
-    failure_kind: str | None = None
-    failure_message: str | None = None
-    thread_id: str | None = None
-    turn_id: str | None = None
 
 
 class RegisterRunner(Body):

@@ -11,6 +11,7 @@ import pytest
 
 from application.access import SYSTEM
 from domain.errors import IdempotencyConflictError, SchemaInvalidError, TerminalStateError
+from domain.outcome import Outcome
 from domain.run import LeaseConflictError, StaleAttemptError
 from domain.session import TenantPolicyDeniedError
 from interfaces.bootstrap import Container
@@ -40,11 +41,7 @@ def finish_run(
     return c.runs.finish(
         SYSTEM,
         run_id,
-        terminal_status=status,
-        failure_kind=None,
-        failure_message=None,
-        thread_id=None,
-        turn_id=None,
+        Outcome(status),
         claim_epoch=epoch,
     )
 
@@ -188,11 +185,7 @@ def test_cancelling_a_run_cancels_its_open_commands(container: Container) -> Non
     container.commands.finish(
         SYSTEM,
         done["id"],
-        terminal_status="completed",
-        failure_kind=None,
-        failure_message=None,
-        thread_id=None,
-        turn_id=None,
+        Outcome("completed"),
     )
 
     cancelled = container.runs.cancel(SYSTEM, run_id, "user asked")

@@ -14,6 +14,7 @@ from psycopg.conninfo import conninfo_to_dict
 from application.access import SYSTEM
 from application.errors import ReadTimeoutError
 from domain.errors import AgentRunError, ConcurrencyError
+from domain.outcome import Outcome
 from infrastructure.database import Database, SqliteDatabase
 from infrastructure.event_log import EventLog
 from infrastructure.projection_runner import POSITIONS_TABLE, ProjectionRunner, create_tables
@@ -203,11 +204,7 @@ def session_activity(
         lambda: container.commands.finish(
             SYSTEM,
             command["id"],
-            terminal_status="completed",
-            failure_kind=None,
-            failure_message=None,
-            thread_id=f"thread-{tag}",
-            turn_id="turn-1",
+            Outcome("completed", thread_id=f"thread-{tag}", turn_id="turn-1"),
         )
     )
     # mark_read waits for the views (through an outage, that wait may time out and be retried).
@@ -216,11 +213,7 @@ def session_activity(
         lambda: container.runs.finish(
             SYSTEM,
             run_id,
-            terminal_status="completed",
-            failure_kind=None,
-            failure_message=None,
-            thread_id=None,
-            turn_id=None,
+            Outcome("completed"),
             claim_epoch=epoch,
         )
     )

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from domain.command import Command
 from domain.errors import SchemaInvalidError
 from domain.hashing import payload_hash
+from domain.outcome import Outcome
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -102,7 +103,7 @@ def test_finishing_maps_the_terminal_status_to_a_state(terminal_status: str, sta
     command = new_command()
     command.acknowledge(T0)
 
-    assert command.finish(terminal_status, "kind", "message", "t-1", "turn-1", T0) is True
+    assert command.finish(Outcome(terminal_status, "kind", "message", "t-1", "turn-1"), T0) is True
 
     assert command.state == state
     assert command.terminal_status == terminal_status
@@ -115,7 +116,7 @@ def test_a_finished_event_carries_the_thread_and_turn() -> None:
     command = new_command()
     list(command.collect_events())
 
-    command.finish("completed", None, None, "t-1", "turn-1", T0)
+    command.finish(Outcome("completed", None, None, "t-1", "turn-1"), T0)
 
     (finished,) = command.collect_events()
     assert isinstance(finished, Command.Finished)
@@ -125,7 +126,7 @@ def test_a_finished_event_carries_the_thread_and_turn() -> None:
 def test_a_pending_command_may_finish_without_an_acknowledgement() -> None:
     command = new_command()
 
-    assert command.finish("completed", None, None, None, None, T0) is True
+    assert command.finish(Outcome("completed"), T0) is True
     assert command.acknowledged_at is None
 
 
@@ -133,7 +134,7 @@ def test_an_unknown_terminal_status_is_schema_invalid() -> None:
     command = new_command()
 
     with pytest.raises(SchemaInvalidError):
-        command.finish("exploded", None, None, None, None, T0)
+        command.finish(Outcome("exploded"), T0)
 
     assert command.state == "pending"
 
@@ -149,10 +150,10 @@ def test_cancelling_records_the_reason() -> None:
 
 def test_every_transition_on_a_terminal_command_changes_nothing() -> None:
     command = new_command()
-    command.finish("completed", None, None, None, None, T0)
+    command.finish(Outcome("completed"), T0)
     version = command.version
 
-    assert command.finish("failed", "late", None, None, None, T0) is False
+    assert command.finish(Outcome("failed", "late", None, None, None), T0) is False
     assert command.cancel("late", T0) is False
     assert command.acknowledge(T0) is False
 

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 
 from domain.errors import IdempotencyConflictError, SchemaInvalidError, TerminalStateError
 from domain.hashing import payload_hash
+from domain.outcome import Outcome
 from domain.run import LeaseConflictError, Run, StaleAttemptError
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -140,7 +141,7 @@ def test_the_holder_may_claim_again_and_each_claim_raises_the_epoch() -> None:
 
 def test_a_terminal_run_cannot_be_claimed() -> None:
     run = claimed_run()
-    run.finish("completed", None, None, None, None, T0)
+    run.finish(Outcome("completed"), T0)
 
     with pytest.raises(TerminalStateError) as raised:
         run.claim("runner-b", 30_000, T0 + timedelta(hours=1))
@@ -285,7 +286,7 @@ def test_an_unknown_run_event_type_is_schema_invalid_and_appends_nothing() -> No
 def test_finishing_sets_the_terminal_status(terminal_status: str) -> None:
     run = claimed_run()
 
-    assert run.finish(terminal_status, "boom", "it broke", None, None, T0) is True
+    assert run.finish(Outcome(terminal_status, "boom", "it broke", None, None), T0) is True
 
     assert run.status == terminal_status
     assert run.terminal_status == terminal_status
@@ -299,7 +300,7 @@ def test_finishing_appends_a_terminal_status_run_event() -> None:
     run.append_event("assistant_message", {"text": "done"}, T0)
     events_of(run)
 
-    run.finish("failed", "backend-error", "no GPU", None, None, T0)
+    run.finish(Outcome("failed", "backend-error", "no GPU", None, None), T0)
 
     finished, appended = events_of(run)
     assert isinstance(finished, Run.Finished)
@@ -315,10 +316,10 @@ def test_finishing_appends_a_terminal_status_run_event() -> None:
 
 def test_finishing_a_terminal_run_changes_nothing() -> None:
     run = claimed_run()
-    run.finish("completed", None, None, None, None, T0)
+    run.finish(Outcome("completed"), T0)
     version = run.version
 
-    assert run.finish("failed", "late", "too late", None, None, T0) is False
+    assert run.finish(Outcome("failed", "late", "too late", None, None), T0) is False
     assert run.cancel("too late", T0) is False
 
     assert run.version == version
@@ -330,7 +331,7 @@ def test_an_unknown_terminal_status_is_schema_invalid() -> None:
     run = claimed_run()
 
     with pytest.raises(SchemaInvalidError):
-        run.finish("exploded", None, None, None, None, T0)
+        run.finish(Outcome("exploded"), T0)
 
     assert not run.is_terminal
 
@@ -338,7 +339,7 @@ def test_an_unknown_terminal_status_is_schema_invalid() -> None:
 def test_finishing_with_a_thread_id_updates_the_session_ref() -> None:
     run = new_run({"sessionId": "s-1", "threadId": "t-old"})
 
-    run.finish("completed", None, None, "t-new", "turn-9", T0)
+    run.finish(Outcome("completed", None, None, "t-new", "turn-9"), T0)
 
     assert run.session_ref == {"sessionId": "s-1", "threadId": "t-new"}
 
@@ -346,7 +347,7 @@ def test_finishing_with_a_thread_id_updates_the_session_ref() -> None:
 def test_finishing_with_a_thread_id_leaves_a_run_without_a_session_alone() -> None:
     run = new_run()
 
-    run.finish("completed", None, None, "t-new", None, T0)
+    run.finish(Outcome("completed", None, None, "t-new", None), T0)
 
     assert run.session_ref is None
 

@@ -10,6 +10,7 @@ from eventsourcing.persistence import Mapper
 from freezegun import freeze_time
 
 from domain.command import Command
+from domain.outcome import Outcome
 from domain.run import Run
 from domain.session import Session
 from infrastructure.transcoder import OrjsonTranscoder
@@ -124,7 +125,7 @@ def test_a_replayed_aggregate_equals_the_original(mapper: Mapper[str]) -> None:
         run.claim("runner-a", 5_000, datetime.now(UTC))
         clock.tick(timedelta(seconds=1))
         run.append_event("usage", {"inputTokens": 10}, datetime.now(UTC))
-        run.finish("completed", None, None, "t-1", None, datetime.now(UTC))
+        run.finish(Outcome("completed", None, None, "t-1", None), datetime.now(UTC))
     stored = [mapper.to_stored_event(e) for e in run.collect_events()]
 
     replayed: Run | None = None

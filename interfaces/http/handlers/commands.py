@@ -36,16 +36,7 @@ def ack_command(call: Call) -> Any:
 
 
 def finish_command(call: Call) -> Any:
-    b = call.body
-    return call.app.commands.finish(
-        call.principal,
-        call.path["commandId"],
-        terminal_status=b.terminal_status,
-        failure_kind=b.failure_kind,
-        failure_message=b.failure_message,
-        thread_id=b.thread_id,
-        turn_id=b.turn_id,
-    )
+    return call.app.commands.finish(call.principal, call.path["commandId"], call.body.outcome())
 
 
 def cancel_command(call: Call) -> Any:

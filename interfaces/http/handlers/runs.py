@@ -40,16 +40,7 @@ def heartbeat_run(call: Call) -> Any:
 
 def finish_run(call: Call) -> Any:
     b = call.body
-    return call.app.runs.finish(
-        call.principal,
-        call.path["runId"],
-        terminal_status=b.terminal_status,
-        failure_kind=b.failure_kind,
-        failure_message=b.failure_message,
-        thread_id=b.thread_id,
-        turn_id=b.turn_id,
-        claim_epoch=b.claim_epoch,
-    )
+    return call.app.runs.finish(call.principal, call.path["runId"], b.outcome(), b.claim_epoch)
 
 
 def cancel_run(call: Call) -> Any:
