@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
@@ -14,6 +15,8 @@ from interfaces.http.errors import http_exception_handler, unexpected_exception_
 from interfaces.http.metrics import Metrics
 from interfaces.http.openapi import build_openapi
 from interfaces.http.routes import API, API_PREFIX, OPS
+
+HANDLER_THREADS = 100
 
 
 def create_app(container: Any) -> Starlette:
@@ -24,6 +27,8 @@ def create_app(container: Any) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Handlers run in threads and a read may wait up to 5 s for the views: allow more of them.
+        to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
         container.start()
         try:
             yield
