@@ -7,11 +7,11 @@ from typing import Any
 from application import access
 from application.access import Principal
 from application.base import UseCases
+from application.records import run_event_record
 from application.retry import retry_on_conflict
 from domain.errors import SchemaInvalidError
 from domain.redaction import redact
 from domain.run import Run
-from domain.timestamps import iso
 
 MAX_BATCH = 500
 
@@ -38,22 +38,11 @@ class RunEventUseCases(UseCases):
             run = self.load(Run, run_id, principal, "run")
             for event in events:
                 run.check_fence(event.get("runnerId"), event.get("claimEpoch"))
-            seqs = [
+            for event, payload in zip(events, payloads, strict=True):
                 run.append_event(event["type"], payload, now)
-                for event, payload in zip(events, payloads, strict=True)
-            ]
+            appended = [e for e in run.pending_events if isinstance(e, Run.EventAppended)]
             positions = self.store.save(run)
-            return [
-                {
-                    "runId": run.id,
-                    "seq": seq,
-                    "type": event["type"],
-                    "payload": payload,
-                    "createdAt": iso(now),
-                    "position": position,
-                }
-                for seq, event, payload, position in zip(seqs, events, payloads, positions, strict=True)
-            ]
+            return [run_event_record(e, p) for e, p in zip(appended, positions, strict=True)]
 
         return retry_on_conflict(attempt)
 
@@ -73,14 +62,7 @@ class RunEventUseCases(UseCases):
         gt = run.event_versions[after_seq - 1] if after_seq > 0 else 0
         lte = run.event_versions[end - 1]
         items = [
-            {
-                "runId": event.originator_id,
-                "seq": event.seq,
-                "type": event.type,
-                "payload": event.payload,
-                "createdAt": iso(event.timestamp),
-                "position": position,
-            }
+            run_event_record(event, position)
             for position, event in self.store.aggregate_events(run.id, gt, lte)
             if isinstance(event, Run.EventAppended)
         ]

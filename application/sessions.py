@@ -49,7 +49,8 @@ class SessionUseCases(UseCases):
         principal.require(access.READ)
         if state is not None and state not in session_queries.LIST_STATES:
             raise SchemaInvalidError(f"unknown state {state!r}", allowed=list(session_queries.LIST_STATES))
-        arity = 4 if changed_since is None else 2
+        order = session_queries.ATTENTION_ORDER if changed_since is None else session_queries.CHANGE_ORDER
+        arity = len(order)
         after = session_queries.decode_cursor(cursor, arity) if cursor else None
         if cursor and after is None:
             raise SchemaInvalidError("cursor is not one this list issued")

@@ -67,6 +67,10 @@ def get_summary(cur: ViewCursor, session_id: str, reader_id: str | None) -> dict
     return None if row is None else to_summary(row, reader_id)
 
 
+ATTENTION_ORDER = ("active_rank", "unread_rank", "neg_activity", "session_id")
+CHANGE_ORDER = ("version", "session_id")
+
+
 def list_sessions(
     cur: ViewCursor,
     *,
@@ -80,23 +84,7 @@ def list_sessions(
     """A page in attention order: active, then unread, then latest activity, then id."""
     sql, params = _base_query(tenants, backend_profile)
     query = f"SELECT * FROM ({sql}) q WHERE {_STATE_FILTERS[state]}"
-    args: list[Any] = [reader_id, *params]
-    if after is not None:
-        query += " AND (active_rank, unread_rank, neg_activity, session_id) > (?, ?, ?, ?)"
-        args.extend(after)
-    query += " ORDER BY active_rank, unread_rank, neg_activity, session_id LIMIT ?"
-    rows = cur.execute(query, (*args, limit + 1)).fetchall()
-    page = rows[:limit]
-    next_key = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_key = [
-            last["active_rank"],
-            last["unread_rank"],
-            last["neg_activity"],
-            last["session_id"],
-        ]
-    return [to_summary(row, reader_id) for row in page], next_key
+    return _keyset_page(cur, query, [reader_id, *params], ATTENTION_ORDER, reader_id, limit, after)
 
 
 def list_changed(
@@ -113,14 +101,27 @@ def list_changed(
     """Sessions whose version is above `since`, by version ascending."""
     sql, params = _base_query(tenants, backend_profile)
     query = f"SELECT * FROM ({sql}) q WHERE {_STATE_FILTERS[state]} AND version > ?"
-    args: list[Any] = [reader_id, *params, since]
+    return _keyset_page(cur, query, [reader_id, *params, since], CHANGE_ORDER, reader_id, limit, after)
+
+
+def _keyset_page(
+    cur: ViewCursor,
+    query: str,
+    args: list[Any],
+    order: tuple[str, ...],
+    reader_id: str | None,
+    limit: int,
+    after: list[Any] | None,
+) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    """One page ordered by `order`, after the key `after`; returns the key of its last row
+    when more rows follow."""
+    columns = ", ".join(order)
     if after is not None:
-        query += " AND (version, session_id) > (?, ?)"
-        args.extend(after)
-    query += " ORDER BY version, session_id LIMIT ?"
-    rows = cur.execute(query, (*args, limit + 1)).fetchall()
+        query += f" AND ({columns}) > ({', '.join('?' for _ in order)})"
+        args = [*args, *after]
+    rows = cur.execute(f"{query} ORDER BY {columns} LIMIT ?", (*args, limit + 1)).fetchall()
     page = rows[:limit]
-    next_key = [page[-1]["version"], page[-1]["session_id"]] if len(rows) > limit else None
+    next_key = [page[-1][column] for column in order] if len(rows) > limit else None
     return [to_summary(row, reader_id) for row in page], next_key
 
 
