@@ -51,6 +51,8 @@ class Endpoint:
     status: int = 200
     auth: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # The handler returns an `sse_response(...)`; documented as `text/event-stream`.
+    stream: bool = False
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

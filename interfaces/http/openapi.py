@@ -38,7 +38,7 @@ def build_openapi(groups: list[tuple[str, list[Endpoint]]], version: str) -> dic
             ]
             + _query_parameters(e.query),
             "responses": {
-                str(e.status): _content(refs, e.response) if e.response else {"description": "OK"},
+                str(e.status): _success(refs, e),
                 "default": {
                     "description": "Error",
                     "content": {"application/json": {"schema": refs[(ErrorEnvelope, "serialization")]}},
@@ -62,6 +62,13 @@ def build_openapi(groups: list[tuple[str, list[Endpoint]]], version: str) -> dic
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _success(refs: Any, e: Endpoint) -> dict[str, Any]:
+    if e.stream:
+        stream = {"text/event-stream": {"schema": {"type": "string"}}}
+        return {"description": "Server-sent events", "content": stream}
+    return _content(refs, e.response) if e.response else {"description": "OK"}
 
 
 def _content(refs: Any, model: type[BaseModel]) -> dict[str, Any]:
