@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from application.audit import AuditUseCases
 from application.commands import CommandUseCases
+from application.event_log import EventLogUseCases
 from application.ports import Clock
 from application.run_events import RunEventUseCases
 from application.runners import RunnerUseCases
@@ -16,6 +18,7 @@ from application.sessions import SessionUseCases
 from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.event_log import EventLog, postgres_env, sqlite_env
 from infrastructure.leader_lock import AdvisoryLock, LocalLock
+from infrastructure.log_reader import LogReader
 from infrastructure.projection_runner import ADVANCED_CHANNEL, ProjectionRunner, create_tables
 from infrastructure.settings import Settings
 from infrastructure.signals import PostgresListener, Signal
@@ -92,6 +95,9 @@ class Container:
         self.commands = CommandUseCases(**common)
         self.runners = RunnerUseCases(**common)
         self.sessions = SessionUseCases(**common, run_events=self.run_events)
+        self.log_reader = LogReader(self.log, settings.database_url)
+        self.event_log = EventLogUseCases(self.log_reader)
+        self.audit = AuditUseCases(self.event_log)
         self._started = False
 
     def start(self) -> None:
@@ -109,6 +115,7 @@ class Container:
             if self.listener is not None:
                 self.listener.stop()
             self._started = False
+        self.log_reader.close()
         self.db.close()
         self.log.close()
 

@@ -7,7 +7,7 @@ handler runs, and the handler runs in a worker thread since the use cases are sy
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -34,6 +34,7 @@ class Call:
     path: dict[str, str]
     query_params: QueryParams
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def query(self, model: type[Q]) -> Q:
         return model.model_validate(dict(self.query_params))
@@ -82,7 +83,9 @@ def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
             if endpoint.body is not None:
                 raw = await request.body()
                 body = endpoint.body.model_validate_json(raw if raw.strip() else b"{}")
-            call = Call(container, principal, dict(request.path_params), request.query_params, body)  # type: ignore[arg-type]
+            call = Call(
+                container, principal, dict(request.path_params), request.query_params, body, request.headers  # type: ignore[arg-type]
+            )
             result = await run_in_threadpool(endpoint.handler, call)
         except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
             return from_exception(error)

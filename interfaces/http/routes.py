@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from interfaces.http.endpoint import Endpoint
-from interfaces.http.handlers import commands, ops, runs, sessions
+from interfaces.http.handlers import commands, events, ops, projections, runs, sessions
+from interfaces.http.models_events import AuditOut, AuditQuery, EventPage, EventsQuery, ProjectionStatusList
 from interfaces.http.models_runs import (
     AppendRunEvent,
     AppendRunEvents,
@@ -79,5 +80,10 @@ API = [
     Endpoint("GET", "/sessions/{sessionId}/trace", sessions.session_trace, "Session trace", query=TraceQuery, response=TracePage),
     Endpoint("GET", "/sessions/{sessionId}/output", sessions.session_output, "Session output", query=TraceQuery, response=TracePage),
     Endpoint("POST", "/sessions/{sessionId}/read", sessions.mark_read, "Mark a session read", MarkRead, None, MarkReadOut),
+    # Event log, tail, audit, projections
+    Endpoint("GET", "/events", events.list_events, "List log events", query=EventsQuery, response=EventPage),
+    Endpoint("GET", "/events/stream", events.stream_events, "Tail the log (SSE)", query=EventsQuery, stream=True),
+    Endpoint("GET", "/audit/{aggregateId}", events.audit, "Audit an aggregate", query=AuditQuery, response=AuditOut),
+    Endpoint("GET", "/projections", projections.list_projections, "Projections status", response=ProjectionStatusList),
 ]
 # fmt: on

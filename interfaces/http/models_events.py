@@ -1,0 +1,59 @@
+"""Wire models of the event log, its tail, audit and projections status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, RootModel
+
+from interfaces.http.wire import JsonObject, Out, Query
+
+
+class EventsQuery(Query):
+    after: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+    types: str | None = None
+    aggregate_id: str | None = None
+    run_id: str | None = None
+    session_id: str | None = None
+
+
+class EventItem(Out):
+    position: int
+    aggregate_type: str
+    aggregate_id: str
+    aggregate_version: int
+    type: str
+    timestamp: str
+    data: JsonObject
+
+
+class EventPage(Out):
+    items: list[EventItem]
+    next_after: int | None = Field(description="pass as `after` for the next page; null at the head")
+
+
+class AuditQuery(Query):
+    version: int | None = Field(default=None, ge=1)
+    at: datetime | None = None
+
+
+class AuditOut(Out):
+    aggregate_type: str
+    aggregate_id: str
+    version: int
+    position: int
+    state: JsonObject
+    history: list[EventItem]
+
+
+class ProjectionStatus(Out):
+    name: str
+    position: int
+    head_position: int
+    lag: int
+    status: str = Field(description="`caught-up`, `catching-up`, or `failing` (the last batch failed)")
+
+
+class ProjectionStatusList(RootModel[list[ProjectionStatus]]):
+    pass
