@@ -19,14 +19,28 @@ COMMAND_CANCEL = "command:cancel"
 RUNNER_REGISTER = "runner:register"
 RUNNER_JOB_WRITE = "runner-job:write"
 SESSION_MARK_READ = "session:mark-read"
+INFERENCE_CREATE = "inference:create"
+WORKER = "worker"  # register, heartbeat, bind the channel, post chunks and results
+SEES_ALL_INFERENCE = frozenset({"admin", "operator", "auditor"})
+QUEUE_CREATE = "queue:create"
+QUEUE_ADMIN = "queue:admin"  # cancel queue tasks
+QUEUE_ATTEMPT = "queue:attempt"  # record what an attempt at a queue task did
+QUEUE_MARK_READ = "queue:mark-read"
+BACKEND_RESOLVE = "backend:resolve"  # record the backend a run is served by
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "operator": frozenset({READ, RUN_CANCEL, COMMAND_CANCEL, SESSION_MARK_READ, "queue:admin"}),
-    "client": frozenset(
-        {READ, RUN_CREATE, COMMAND_CREATE, SESSION_MARK_READ, "inference:create", "queue:create"}
+    "operator": frozenset(
+        {READ, RUN_CANCEL, COMMAND_CANCEL, SESSION_MARK_READ, QUEUE_ADMIN, QUEUE_MARK_READ}
     ),
-    "runner": frozenset({READ, RUN_OPERATE, COMMAND_OPERATE, RUNNER_REGISTER, RUNNER_JOB_WRITE}),
-    "worker": frozenset({"worker"}),
+    "client": frozenset(
+        {READ, RUN_CREATE, COMMAND_CREATE, SESSION_MARK_READ}
+        | {"inference:create", QUEUE_CREATE, QUEUE_MARK_READ}
+    ),
+    "runner": frozenset(
+        {READ, RUN_OPERATE, COMMAND_OPERATE, RUNNER_REGISTER, RUNNER_JOB_WRITE}
+        | {QUEUE_ATTEMPT, BACKEND_RESOLVE}
+    ),
+    "worker": frozenset({"worker", BACKEND_RESOLVE}),
     "auditor": frozenset({READ, "audit", "events"}),
 }
 ROLES = ("admin", *ROLE_PERMISSIONS)

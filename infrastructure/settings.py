@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import orjson
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,17 @@ class Settings(BaseSettings):
     )
     read_timeout: float = Field(default=5.0, gt=0, validation_alias="AGENTRUN_READ_TIMEOUT")
     pool_size: int = Field(default=10, ge=1, validation_alias="AGENTRUN_POOL_SIZE")
+    # JSON object of backend profile → its capabilities (any JSON object), shown by GET /backends.
+    backend_profiles: str | None = Field(default=None, validation_alias="AGENTRUN_BACKEND_PROFILES")
+
+    def backend_capabilities(self) -> dict[str, Any]:
+        """The configured backend profiles and their capabilities (empty unless configured)."""
+        if not self.backend_profiles:
+            return {}
+        profiles = orjson.loads(self.backend_profiles)
+        if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+            raise ValueError("AGENTRUN_BACKEND_PROFILES must be a JSON object of profile → object")
+        return dict(profiles)
 
     @property
     def adapter(self) -> str:

@@ -8,9 +8,11 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from application.audit import AuditUseCases
+from application.backends import BackendUseCases
 from application.commands import CommandUseCases
 from application.event_log import EventLogUseCases
 from application.ports import Clock
+from application.queue_tasks import QueueTaskUseCases
 from application.run_events import RunEventUseCases
 from application.runners import RunnerUseCases
 from application.runs import RunUseCases
@@ -24,7 +26,10 @@ from infrastructure.settings import Settings
 from infrastructure.signals import PostgresListener, Signal
 from infrastructure.views import ViewReader
 from interfaces.http.auth import TokenRegistry
+from projections.backends import Backends
 from projections.base import Projection
+from projections.queue_stats import QueueStats
+from projections.queue_tasks import QueueTasks
 from projections.session_summaries import SessionSummaries
 
 log = logging.getLogger(__name__)
@@ -38,7 +43,7 @@ def utc_now() -> datetime:
 
 
 def all_projections() -> list[Projection]:
-    return [SessionSummaries()]
+    return [SessionSummaries(), QueueTasks(), QueueStats(), Backends()]
 
 
 class Container:
@@ -95,6 +100,8 @@ class Container:
         self.commands = CommandUseCases(**common)
         self.runners = RunnerUseCases(**common)
         self.sessions = SessionUseCases(**common, run_events=self.run_events)
+        self.queue_tasks = QueueTaskUseCases(**common)
+        self.backends = BackendUseCases(**common, capabilities=settings.backend_capabilities())
         self.log_reader = LogReader(self.log, settings.database_url)
         self.event_log = EventLogUseCases(self.log_reader)
         self.audit = AuditUseCases(self.event_log)

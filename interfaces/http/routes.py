@@ -3,8 +3,28 @@
 from __future__ import annotations
 
 from interfaces.http.endpoint import Endpoint
-from interfaces.http.handlers import commands, events, ops, projections, runs, sessions
+from interfaces.http.handlers import backends, commands, events, ops, projections, queue, runs, sessions
+from interfaces.http.models_backends import (
+    BackendProfileList,
+    BackendResolvedOut,
+    MinPositionQuery,
+    ResolveBackend,
+    RunBackendOut,
+)
 from interfaces.http.models_events import AuditOut, AuditQuery, EventPage, EventsQuery, ProjectionStatusList
+from interfaces.http.models_queue import (
+    CancelQueueTask,
+    CreateQueueTask,
+    MarkQueueTaskRead,
+    QueueCommanderOut,
+    QueueReadCursorOut,
+    QueueStatsOut,
+    QueueTaskListQuery,
+    QueueTaskOut,
+    QueueTaskPage,
+    QueueViewQuery,
+    RecordAttempt,
+)
 from interfaces.http.models_runs import (
     AppendRunEvent,
     AppendRunEvents,
@@ -80,6 +100,19 @@ API = [
     Endpoint("GET", "/sessions/{sessionId}/trace", sessions.session_trace, "Session trace", query=TraceQuery, response=TracePage),
     Endpoint("GET", "/sessions/{sessionId}/output", sessions.session_output, "Session output", query=TraceQuery, response=TracePage),
     Endpoint("POST", "/sessions/{sessionId}/read", sessions.mark_read, "Mark a session read", MarkRead, None, MarkReadOut),
+    # Queue tasks
+    Endpoint("POST", "/queue/tasks", queue.create_task, "Create a queue task", CreateQueueTask, None, QueueTaskOut, 201),
+    Endpoint("GET", "/queue/tasks", queue.list_tasks, "List queue tasks", query=QueueTaskListQuery, response=QueueTaskPage),
+    Endpoint("GET", "/queue/tasks/{taskId}", queue.get_task, "Get a queue task", response=QueueTaskOut),
+    Endpoint("POST", "/queue/tasks/{taskId}/attempts", queue.record_attempt, "Record a queue task attempt", RecordAttempt, None, QueueTaskOut),
+    Endpoint("POST", "/queue/tasks/{taskId}/cancel", queue.cancel_task, "Cancel a queue task", CancelQueueTask, None, QueueTaskOut),
+    Endpoint("POST", "/queue/tasks/{taskId}/read", queue.mark_read, "Mark a queue task read", MarkQueueTaskRead, None, QueueReadCursorOut),
+    Endpoint("GET", "/queue/stats", queue.stats, "Queue stats", query=QueueViewQuery, response=QueueStatsOut),
+    Endpoint("GET", "/queue/commander", queue.commander, "Queue commander snapshot", query=QueueViewQuery, response=QueueCommanderOut),
+    # Backends
+    Endpoint("POST", "/runs/{runId}/backend", backends.resolve_backend, "Record a run's resolved backend", ResolveBackend, None, BackendResolvedOut),
+    Endpoint("GET", "/runs/{runId}/backend", backends.get_run_backend, "A run's backend and history", query=MinPositionQuery, response=RunBackendOut),
+    Endpoint("GET", "/backends", backends.list_backends, "Backend profiles", query=MinPositionQuery, response=BackendProfileList),
     # Event log, tail, audit, projections
     Endpoint("GET", "/events", events.list_events, "List log events", query=EventsQuery, response=EventPage),
     Endpoint("GET", "/events/stream", events.stream_events, "Tail the log (SSE)", query=EventsQuery, stream=True),

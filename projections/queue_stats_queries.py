@@ -1,0 +1,51 @@
+"""Reads of the queue stats: sums of the counters of the visible tenants, and the oldest pending task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.timestamps import iso, micros
+from projections.base import ViewCursor
+
+
+def _where(tenants: list[str] | None, queue: str | None) -> tuple[str, list[Any]]:
+    where = ["1 = 1"]
+    params: list[Any] = []
+    if tenants is not None:
+        where.append(f"tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
+        params.extend(tenants)
+    if queue is not None:
+        where.append("queue = ?")
+        params.append(queue)
+    return " AND ".join(where), params
+
+
+def queue_stats(
+    cur: ViewCursor, *, tenants: list[str] | None, queue: str | None, now: datetime
+) -> dict[str, Any]:
+    """`{queue, total, byState, byLane, maxVersion, oldestPendingAgeMs, generatedAt}`; states and
+    lanes with no tasks are left out."""
+    where, params = _where(tenants, queue)
+    rows = cur.execute(
+        f"SELECT dimension, key, SUM(n) AS n FROM queue_stat_counts WHERE {where} GROUP BY dimension, key",
+        params,
+    ).fetchall()
+    counts: dict[str, dict[str, int]] = {"total": {}, "state": {}, "lane": {}}
+    for row in rows:
+        if int(row["n"]) > 0:
+            counts[row["dimension"]][row["key"]] = int(row["n"])
+    version = cur.execute(
+        f"SELECT MAX(max_version) AS v FROM queue_stat_versions WHERE {where}", params
+    ).fetchone()
+    oldest = cur.execute(f"SELECT MIN(created_us) AS us FROM queue_pending WHERE {where}", params).fetchone()
+    oldest_us = oldest["us"] if oldest else None
+    return {
+        "queue": queue,
+        "total": counts["total"].get("", 0),
+        "byState": dict(sorted(counts["state"].items())),
+        "byLane": dict(sorted(counts["lane"].items())),
+        "maxVersion": int(version["v"]) if version and version["v"] is not None else 0,
+        "oldestPendingAgeMs": None if oldest_us is None else max(0, (micros(now) - int(oldest_us)) // 1000),
+        "generatedAt": iso(now),
+    }

@@ -1,0 +1,115 @@
+"""Reads of the queue task view: keyset pages in queue order or in change order, and the commander's top."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+
+from projections.base import ViewCursor
+
+QUEUE_ORDER = ("neg_priority", "created_us", "task_id")
+CHANGE_ORDER = ("version", "task_id")
+COMMANDER_SIZE = 20
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any] | None:
+    """The keyset position in an opaque cursor, or None when it is not one of ours."""
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(key, list) or len(key) != arity:
+        return None
+    if not all(isinstance(part, int | str) and not isinstance(part, bool) for part in key):
+        return None
+    return key
+
+
+def _where(tenants: list[str] | None, queue: str | None, state: str | None) -> tuple[list[str], list[Any]]:
+    where = ["1 = 1"]
+    params: list[Any] = []
+    if tenants is not None:
+        where.append(f"tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
+        params.extend(tenants)
+    if queue is not None:
+        where.append("queue = ?")
+        params.append(queue)
+    if state is not None:
+        where.append("state = ?")
+        params.append(state)
+    return where, params
+
+
+def list_tasks(
+    cur: ViewCursor,
+    *,
+    tenants: list[str] | None,
+    queue: str | None,
+    state: str | None,
+    updated_after: int | None,
+    limit: int,
+    after: list[Any] | None,
+) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    """A page of tasks: by priority desc, created asc, id; or, with `updated_after`, by version asc."""
+    where, params = _where(tenants, queue, state)
+    order = QUEUE_ORDER if updated_after is None else CHANGE_ORDER
+    if updated_after is not None:
+        where.append("version > ?")
+        params.append(updated_after)
+    columns = ", ".join(order)
+    if after is not None:
+        where.append(f"({columns}) > ({', '.join('?' for _ in order)})")
+        params.extend(after)
+    rows = cur.execute(
+        f"SELECT * FROM queue_tasks WHERE {' AND '.join(where)} ORDER BY {columns} LIMIT ?",
+        (*params, limit + 1),
+    ).fetchall()
+    page = rows[:limit]
+    next_key = [page[-1][column] for column in order] if len(rows) > limit else None
+    return [to_task(row) for row in page], next_key
+
+
+def top_tasks(cur: ViewCursor, *, tenants: list[str] | None, queue: str | None) -> list[dict[str, Any]]:
+    """The commander's snapshot: the first tasks in queue order."""
+    items, _ = list_tasks(
+        cur, tenants=tenants, queue=queue, state=None, updated_after=None, limit=COMMANDER_SIZE, after=None
+    )
+    return items
+
+
+def get_read_cursor(cur: ViewCursor, task_id: str, reader_id: str) -> dict[str, Any] | None:
+    return cur.execute(
+        "SELECT task_id, reader_id, task_version, read_at, position FROM queue_task_read_cursors "
+        "WHERE task_id = ? AND reader_id = ?",
+        (task_id, reader_id),
+    ).fetchone()
+
+
+def to_task(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["task_id"],
+        "tenantId": row["tenant_id"],
+        "projectId": row["project_id"],
+        "queue": row["queue"],
+        "lane": row["lane"],
+        "priority": row["priority"],
+        "payload": orjson.loads(row["payload"]),
+        "payloadHash": row["payload_hash"],
+        "idempotencyKey": row["idempotency_key"],
+        "state": row["state"],
+        "version": row["version"],
+        "latestAttempt": orjson.loads(row["latest_attempt"]) if row["latest_attempt"] else None,
+        "sessionPath": row["session_path"],
+        "attempts": row["attempts"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "cancelledAt": row["cancelled_at"],
+        "cancelReason": row["cancel_reason"],
+        "position": row["version"],
+    }
