@@ -53,6 +53,13 @@ class HttpCore:
         timeout: float = 30.0,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        self.options: dict[str, Any] = {
+            "base_url": base_url,
+            "token": token,
+            "transport": transport,
+            "timeout": timeout,
+            "headers": headers,
+        }
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
@@ -60,6 +67,10 @@ class HttpCore:
         self.http = httpx.Client(
             base_url=base_url.rstrip("/"), headers=all_headers, transport=transport, timeout=timeout
         )
+
+    def clone(self) -> HttpCore:
+        """A core with the same server, token and transport but its own connections."""
+        return HttpCore(**self.options)
 
     def close(self) -> None:
         self.http.close()

@@ -78,7 +78,7 @@ class Events:
         should_stop: Callable[[], bool] = lambda: False,
         sleep: Callable[[float], None] = time.sleep,
     ) -> Iterator[StreamEvent]:
-        """The live tail across disconnects: reconnects with `Last-Event-ID`, so nothing repeats or is lost."""
+        """The live tail across disconnects: reconnects with `Last-Event-ID`; nothing repeats or is lost."""
         last = str(after)
         while not should_stop():
             try:

@@ -57,7 +57,13 @@ class Inference:
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Page[InferenceTask]:
-        params = {"status": status, "poolName": pool_name, "agentId": agent_id, "limit": limit, "cursor": cursor}
+        params = {
+            "status": status,
+            "poolName": pool_name,
+            "agentId": agent_id,
+            "limit": limit,
+            "cursor": cursor,
+        }
         result: Page[InferenceTask] = self.core.request("GET", "/inference-tasks", params=params)
         return result
 
@@ -80,7 +86,9 @@ class Inference:
         if (body_ is None) == (error is None):
             raise ValueError("give exactly one of body_ and error")
         result_body = body(workerId=worker_id, status=status, body=body_, error=error)
-        result: InferenceTask = self.core.request("POST", f"/inference-tasks/{task_id}/result", json=result_body)
+        result: InferenceTask = self.core.request(
+            "POST", f"/inference-tasks/{task_id}/result", json=result_body
+        )
         return result
 
     def infer(self, llm_name: str, chat: JsonObject, *, timeout: float | None = None) -> JsonObject:

@@ -90,7 +90,9 @@ class Queue:
         return result
 
     def cancel(self, task_id: str, reason: str | None = None) -> QueueTask:
-        result: QueueTask = self.core.request("POST", f"/queue/tasks/{task_id}/cancel", json=body(reason=reason))
+        result: QueueTask = self.core.request(
+            "POST", f"/queue/tasks/{task_id}/cancel", json=body(reason=reason)
+        )
         return result
 
     def mark_read(self, task_id: str, reader_id: str) -> Any:

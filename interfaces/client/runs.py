@@ -186,7 +186,9 @@ class Commands:
         return result
 
     def cancel(self, command_id: str, reason: str | None = None) -> Command:
-        result: Command = self.core.request("POST", f"/commands/{command_id}/cancel", json=body(reason=reason))
+        result: Command = self.core.request(
+            "POST", f"/commands/{command_id}/cancel", json=body(reason=reason)
+        )
         return result
 
 

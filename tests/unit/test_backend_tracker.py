@@ -70,14 +70,20 @@ class FakeBackendRoutes:
     def handle(self, request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/api/v1/runs/run-1/backend"
         if request.method == "GET":
-            return httpx.Response(200, json={"runId": "run-1", "current": self.current, "switches": 0, "history": []})
+            return httpx.Response(
+                200, json={"runId": "run-1", "current": self.current, "switches": 0, "history": []}
+            )
         body = orjson.loads(request.content)
         self.posts.append(body)
         if self.down:
-            return httpx.Response(503, json={"error": {"kind": "unavailable", "message": "down", "details": {}}})
+            return httpx.Response(
+                503, json={"error": {"kind": "unavailable", "message": "down", "details": {}}}
+            )
         previous, self.current = self.current, body["backendId"]
         changed = previous != self.current
-        return httpx.Response(200, json={"runId": "run-1", "current": self.current, "previous": previous, "changed": changed})
+        return httpx.Response(
+            200, json={"runId": "run-1", "current": self.current, "previous": previous, "changed": changed}
+        )
 
 
 @pytest.fixture
@@ -85,7 +91,9 @@ def routes() -> FakeBackendRoutes:
     return FakeBackendRoutes(current="gpu-1")
 
 
-def test_for_run_starts_from_the_stored_backend_and_persists_through_the_api(routes: FakeBackendRoutes) -> None:
+def test_for_run_starts_from_the_stored_backend_and_persists_through_the_api(
+    routes: FakeBackendRoutes,
+) -> None:
     with AgentRunClient("http://agentrun.test", "t", transport=httpx.MockTransport(routes.handle)) as client:
         tracker = BackendTracker.for_run(client, "run-1")
         assert tracker.current() == "gpu-1"

@@ -43,7 +43,7 @@ class ManualClock:
 
 
 class FakeServer:
-    """A worker-state endpoint behind `httpx.MockTransport`: records bodies and concurrency, can fail or hold."""
+    """A worker-state route behind `httpx.MockTransport`: records bodies and concurrency, fails or holds."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -127,14 +127,24 @@ def test_patches_sent_while_one_is_in_flight_coalesce_into_one_pending(
     assert uploader.flush(WAIT)
     assert server.bodies == [
         {"workerStatus": "starting"},
-        {"workerStatus": "busy", "externalMetadata": {"a": 1, "b": None, "c": 3}, "internalMetadata": {"k": 1}},
+        {
+            "workerStatus": "busy",
+            "externalMetadata": {"a": 1, "b": None, "c": 3},
+            "internalMetadata": {"k": 1},
+        },
     ]
     assert server.max_in_flight == 1
-    assert server.state == {"workerStatus": "busy", "externalMetadata": {"a": 1, "c": 3}, "internalMetadata": {"k": 1}}
+    assert server.state == {
+        "workerStatus": "busy",
+        "externalMetadata": {"a": 1, "c": 3},
+        "internalMetadata": {"k": 1},
+    }
     uploader.close(WAIT)
 
 
-def test_enqueue_returns_at_once_while_the_server_is_stuck(server: FakeServer, client: AgentRunClient) -> None:
+def test_enqueue_returns_at_once_while_the_server_is_stuck(
+    server: FakeServer, client: AgentRunClient
+) -> None:
     server.hold = True
     uploader = uploader_for(client, ManualClock())
     uploader.enqueue({"workerStatus": "s0"})
@@ -161,7 +171,9 @@ def test_the_server_ends_in_the_state_of_every_patch_applied_in_order(
             patch["workerStatus"] = rng.choice(["idle", "busy", "draining"])
         for field in ("externalMetadata", "internalMetadata"):
             if rng.random() < 0.7:
-                patch[field] = {k: rng.choice([None, 1, "x", {"deep": rng.random()}]) for k in rng.sample(keys, 2)}
+                patch[field] = {
+                    k: rng.choice([None, 1, "x", {"deep": rng.random()}]) for k in rng.sample(keys, 2)
+                }
         return patch
 
     uploader = uploader_for(client, ManualClock())
@@ -197,14 +209,18 @@ def test_jitter_adds_a_random_fraction_of_its_range_to_each_delay(
     server.failures_left = 3
     clock = ManualClock()
     fractions = iter([0.25, 0.5, 1.0])
-    uploader = uploader_for(client, clock, base=0.1, cap=0.3, jitter=2.0, random_fraction=lambda: next(fractions))
+    uploader = uploader_for(
+        client, clock, base=0.1, cap=0.3, jitter=2.0, random_fraction=lambda: next(fractions)
+    )
     uploader.enqueue({"workerStatus": "idle"})
     assert uploader.flush(WAIT)
     assert clock.delays == pytest.approx([0.1 + 0.5, 0.2 + 1.0, 0.3 + 2.0])
     uploader.close(WAIT)
 
 
-def test_connection_errors_are_retried_like_server_outages(server: FakeServer, client: AgentRunClient) -> None:
+def test_connection_errors_are_retried_like_server_outages(
+    server: FakeServer, client: AgentRunClient
+) -> None:
     server.failures_left = 2
 
     def refuse() -> httpx.Response:
@@ -238,7 +254,9 @@ def test_a_retry_absorbs_the_patches_that_arrived_while_it_waited(
     uploader.close(WAIT)
 
 
-def test_close_drops_the_pending_patch_and_abandons_the_retry(server: FakeServer, client: AgentRunClient) -> None:
+def test_close_drops_the_pending_patch_and_abandons_the_retry(
+    server: FakeServer, client: AgentRunClient
+) -> None:
     server.failures_left = 1
     clock = ManualClock(hold=True)
     uploader = uploader_for(client, clock)
@@ -257,7 +275,9 @@ def test_close_drops_the_pending_patch_and_abandons_the_retry(server: FakeServer
 
 def test_close_interrupts_the_default_backoff_sleep(server: FakeServer, client: AgentRunClient) -> None:
     server.failures_left = 1
-    uploader = WorkerStateUploader(lambda p: client.workers.put_state("w-1", p), base=60.0, cap=60.0, jitter=0)
+    uploader = WorkerStateUploader(
+        lambda p: client.workers.put_state("w-1", p), base=60.0, cap=60.0, jitter=0
+    )
     uploader.enqueue({"workerStatus": "idle"})
     server.wait_entered()
     started = time.monotonic()
