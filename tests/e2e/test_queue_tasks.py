@@ -1,0 +1,342 @@
+"""Queue tasks over HTTP: create (idempotently), read, attempts, cancel, read marks, errors, scoping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from interfaces.http.models_queue import QueueReadCursorOut, QueueTaskOut
+from tests.support.server import Api, Server, error_kind, unique
+
+TASK_FIELDS = {
+    "id",
+    "tenantId",
+    "projectId",
+    "queue",
+    "lane",
+    "priority",
+    "payload",
+    "payloadHash",
+    "idempotencyKey",
+    "state",
+    "version",
+    "latestAttempt",
+    "sessionPath",
+    "createdAt",
+    "updatedAt",
+    "cancelledAt",
+    "cancelReason",
+    "position",
+}
+
+
+def task_body(queue_name: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "tenantId": "tenant-a",
+        "projectId": "proj",
+        "queue": queue_name,
+        "lane": "default",
+        "priority": 0,
+        "payload": {"job": "build"},
+        **overrides,
+    }
+
+
+def create(api: Api, queue: str, status: int = 201, **overrides: Any) -> dict[str, Any]:
+    return dict(api.ok(api.post("/queue/tasks", task_body(queue, **overrides)), status))
+
+
+def attempt(api: Api, task_id: str, state: str, attempt_id: str = "a1", **extra: Any) -> Any:
+    return api.post(
+        f"/queue/tasks/{task_id}/attempts",
+        {"state": state, "latestAttempt": {"attemptId": attempt_id}, **extra},
+    )
+
+
+@pytest.fixture
+def client(server: Server) -> Api:
+    return server.client("client")
+
+
+@pytest.fixture
+def runner(server: Server) -> Api:
+    return server.client("runner")
+
+
+@pytest.fixture
+def operator(server: Server) -> Api:
+    return server.client("operator")
+
+
+# -- create ---------------------------------------------------------------------------
+
+
+def test_a_created_task_is_pending_with_every_contract_field(client: Api) -> None:
+    queue = unique("q")
+    task = create(client, queue, lane="gpu", priority=7, payload={"job": "build", "apiKey": "sk-1"})
+
+    assert set(task) >= TASK_FIELDS
+    QueueTaskOut.model_validate(task)
+    assert task["id"].startswith("qt_")
+    assert (task["queue"], task["lane"], task["priority"], task["state"]) == (queue, "gpu", 7, "pending")
+    assert task["payload"] == {"job": "build", "apiKey": "[redacted]"}
+    assert task["latestAttempt"] is None and task["sessionPath"] is None and task["idempotencyKey"] is None
+    assert task["cancelledAt"] is None and task["cancelReason"] is None
+    assert task["version"] == task["position"] > 0
+    assert task["createdAt"].endswith("Z") and task["createdAt"] == task["updatedAt"]
+    assert client.ok(client.get(f"/queue/tasks/{task['id']}")) == task
+
+
+def test_the_same_idempotency_key_and_payload_returns_the_original_task(client: Api) -> None:
+    queue, key = unique("q"), unique("key")
+    first = create(client, queue, idempotencyKey=key)
+
+    again = create(client, queue, status=200, idempotencyKey=key)
+
+    assert again == first
+    assert again["idempotencyKey"] == key and len(again["payloadHash"]) == 64
+
+
+def test_the_same_idempotency_key_with_another_payload_conflicts(client: Api) -> None:
+    queue, key = unique("q"), unique("key")
+    create(client, queue, idempotencyKey=key)
+
+    for change in ({"payload": {"job": "deploy"}}, {"priority": 3}, {"lane": "other"}):
+        response = client.post("/queue/tasks", task_body(queue, idempotencyKey=key, **change))
+        assert response.status_code == 409 and error_kind(response) == "conflict", change
+
+
+def test_an_idempotency_key_is_scoped_to_its_project(client: Api) -> None:
+    queue, key = unique("q"), unique("key")
+    first = create(client, queue, idempotencyKey=key)
+
+    other = create(client, queue, idempotencyKey=key, projectId="other-proj", payload={"job": "other"})
+
+    assert other["id"] != first["id"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"priority": "high"},
+        {"priority": True},
+        {"priority": 1.5},
+        {"payload": "not an object"},
+        {"lane": ""},
+        {"queue": None},
+        {"idempotencyKey": ""},
+        {"unknown": 1},
+    ],
+    ids=["priority-str", "priority-bool", "priority-float", "payload", "lane", "queue", "key", "unknown"],
+)
+def test_an_ill_typed_or_unknown_field_is_schema_invalid(client: Api, change: dict[str, Any]) -> None:
+    response = client.post("/queue/tasks", task_body(unique("q"), **change))
+    assert response.status_code == 422 and error_kind(response) == "schema-invalid"
+
+
+@pytest.mark.parametrize("missing", ["tenantId", "projectId", "queue", "lane", "priority", "payload"])
+def test_a_missing_field_is_schema_invalid(client: Api, missing: str) -> None:
+    body = task_body(unique("q"))
+    del body[missing]
+    response = client.post("/queue/tasks", body)
+    assert response.status_code == 422 and error_kind(response) == "schema-invalid"
+
+
+def test_bad_json_is_schema_invalid(server: Server) -> None:
+    response = server.client("client").http.post(
+        "/queue/tasks", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and error_kind(response) == "schema-invalid"
+
+
+def test_creating_in_another_tenant_or_without_the_permission_is_forbidden(server: Server) -> None:
+    client, runner = server.client("client"), server.client("runner")
+    for api, body in (
+        (client, task_body(unique("q"), tenantId="tenant-b")),
+        (runner, task_body(unique("q"))),
+    ):
+        response = api.post("/queue/tasks", body)
+        assert response.status_code == 403 and error_kind(response) == "forbidden"
+
+
+def test_queue_routes_need_a_token(server: Server) -> None:
+    anonymous = server.client("")
+    for response in (
+        anonymous.post("/queue/tasks", task_body(unique("q"))),
+        anonymous.get("/queue/tasks"),
+        anonymous.get("/queue/stats"),
+        anonymous.get("/queue/commander"),
+    ):
+        assert response.status_code == 401 and error_kind(response) == "unauthorized"
+
+
+# -- read -----------------------------------------------------------------------------
+
+
+def test_an_unknown_task_is_not_found_on_every_route(client: Api, runner: Api, operator: Api) -> None:
+    for response in (
+        client.get("/queue/tasks/qt_missing"),
+        attempt(runner, "qt_missing", "running"),
+        operator.post("/queue/tasks/qt_missing/cancel", {}),
+        client.post("/queue/tasks/qt_missing/read", {"readerId": "me"}),
+    ):
+        assert response.status_code == 404 and error_kind(response) == "not-found", response.request.url
+
+
+def test_a_task_of_another_tenant_is_not_found(server: Server, client: Api) -> None:
+    task = create(client, unique("q"))
+    other = server.client("client-b")
+    for response in (
+        other.get(f"/queue/tasks/{task['id']}"),
+        other.post(f"/queue/tasks/{task['id']}/read", {"readerId": "me"}),
+    ):
+        assert response.status_code == 404 and error_kind(response) == "not-found"
+    b_task = create(other, unique("q"), tenantId="tenant-b")
+    operator = server.client("operator")  # tenant-a only
+    response = operator.post(f"/queue/tasks/{b_task['id']}/cancel", {})
+    assert response.status_code == 404 and error_kind(response) == "not-found"
+    assert (
+        server.client("auditor").ok(server.client("auditor").get(f"/queue/tasks/{task['id']}"))["id"]
+        == task["id"]
+    )
+
+
+# -- attempts -------------------------------------------------------------------------
+
+
+def test_each_attempt_raises_the_version_and_is_what_the_task_shows(client: Api, runner: Api) -> None:
+    task = create(client, unique("q"))
+
+    claimed = runner.ok(attempt(runner, task["id"], "claimed", "a1"))
+    running = runner.ok(attempt(runner, task["id"], "running", "a1", sessionPath="tenant-a/proj/s1"))
+
+    assert task["version"] < claimed["version"] < running["version"]
+    assert running["version"] == running["position"]
+    assert (running["state"], running["latestAttempt"], running["sessionPath"]) == (
+        "running",
+        {"attemptId": "a1"},
+        "tenant-a/proj/s1",
+    )
+    assert client.ok(client.get(f"/queue/tasks/{task['id']}")) == running
+
+
+def test_an_attempt_keeps_its_extra_fields_redacted(client: Api, runner: Api) -> None:
+    task = create(client, unique("q"))
+    latest = {"attemptId": "a1", "runnerId": "r1", "auth_token": "t0k"}
+
+    done = runner.ok(
+        runner.post(f"/queue/tasks/{task['id']}/attempts", {"state": "completed", "latestAttempt": latest})
+    )
+
+    assert done["latestAttempt"] == {"attemptId": "a1", "runnerId": "r1", "auth_token": "[redacted]"}
+
+
+@pytest.mark.parametrize("terminal", ["completed", "failed", "blocked"])
+def test_an_attempt_on_a_terminal_task_conflicts(client: Api, runner: Api, terminal: str) -> None:
+    task = create(client, unique("q"))
+    done = runner.ok(attempt(runner, task["id"], terminal))
+
+    response = attempt(runner, task["id"], "running", "a2")
+
+    assert response.status_code == 409 and error_kind(response) == "conflict"
+    assert client.ok(client.get(f"/queue/tasks/{task['id']}")) == done
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"state": "paused", "latestAttempt": {"attemptId": "a1"}},
+        {"state": "running"},
+        {"state": "running", "latestAttempt": {}},
+        {"state": "running", "latestAttempt": {"attemptId": ""}},
+        {"state": "running", "latestAttempt": {"attemptId": 3}},
+        {"latestAttempt": {"attemptId": "a1"}},
+        {"state": "running", "latestAttempt": {"attemptId": "a1"}, "extra": True},
+    ],
+    ids=["state", "no-attempt", "no-attempt-id", "empty-attempt-id", "int-attempt-id", "no-state", "unknown"],
+)
+def test_an_ill_formed_attempt_is_schema_invalid(client: Api, runner: Api, body: dict[str, Any]) -> None:
+    task = create(client, unique("q"))
+    response = runner.post(f"/queue/tasks/{task['id']}/attempts", body)
+    assert response.status_code == 422 and error_kind(response) == "schema-invalid"
+
+
+def test_clients_and_operators_may_not_record_attempts(client: Api, operator: Api) -> None:
+    task = create(client, unique("q"))
+    for api in (client, operator):
+        response = attempt(api, task["id"], "running")
+        assert response.status_code == 403 and error_kind(response) == "forbidden"
+
+
+# -- cancel ---------------------------------------------------------------------------
+
+
+def test_cancel_records_the_reason_and_a_repeat_changes_nothing(client: Api, operator: Api) -> None:
+    task = create(client, unique("q"))
+
+    cancelled = operator.ok(operator.post(f"/queue/tasks/{task['id']}/cancel", {"reason": "not needed"}))
+    again = operator.ok(operator.post(f"/queue/tasks/{task['id']}/cancel", {"reason": "twice"}))
+
+    assert (cancelled["state"], cancelled["cancelReason"]) == ("cancelled", "not needed")
+    assert cancelled["cancelledAt"].endswith("Z") and cancelled["version"] > task["version"]
+    assert again == cancelled
+
+
+def test_cancel_without_a_reason_says_cancel_requested(client: Api, operator: Api) -> None:
+    task = create(client, unique("q"))
+    cancelled = operator.ok(operator.post(f"/queue/tasks/{task['id']}/cancel"))
+    assert cancelled["cancelReason"] == "cancel requested"
+
+
+def test_cancelling_a_completed_task_returns_it_unchanged(client: Api, runner: Api, operator: Api) -> None:
+    task = create(client, unique("q"))
+    done = runner.ok(attempt(runner, task["id"], "completed"))
+
+    assert operator.ok(operator.post(f"/queue/tasks/{task['id']}/cancel", {"reason": "late"})) == done
+
+
+def test_an_attempt_after_cancel_conflicts(client: Api, runner: Api, operator: Api) -> None:
+    task = create(client, unique("q"))
+    operator.ok(operator.post(f"/queue/tasks/{task['id']}/cancel", {}))
+    response = attempt(runner, task["id"], "running")
+    assert response.status_code == 409 and error_kind(response) == "conflict"
+
+
+def test_clients_and_runners_may_not_cancel(server: Server, client: Api, runner: Api) -> None:
+    task = create(client, unique("q"))
+    for api in (client, runner):
+        response = api.post(f"/queue/tasks/{task['id']}/cancel", {})
+        assert response.status_code == 403 and error_kind(response) == "forbidden"
+    response = server.client("admin").post(f"/queue/tasks/{task['id']}/cancel", {"reason": 5})
+    assert response.status_code == 422 and error_kind(response) == "schema-invalid"
+
+
+# -- read marks -----------------------------------------------------------------------
+
+
+def test_a_read_mark_records_the_version_the_reader_saw(client: Api, runner: Api) -> None:
+    task = create(client, unique("q"))
+    running = runner.ok(attempt(runner, task["id"], "running"))
+
+    mark = client.ok(client.post(f"/queue/tasks/{task['id']}/read", {"readerId": "alice"}))
+
+    QueueReadCursorOut.model_validate(mark)
+    assert set(mark) == {"taskId", "readerId", "taskVersion", "readAt", "position"}
+    assert (mark["taskId"], mark["readerId"], mark["taskVersion"]) == (
+        task["id"],
+        "alice",
+        running["version"],
+    )
+    assert mark["position"] > running["position"] and mark["readAt"].endswith("Z")
+    # A read mark is not a change of the task.
+    assert client.ok(client.get(f"/queue/tasks/{task['id']}"))["version"] == running["version"]
+
+
+def test_a_read_mark_needs_a_reader_and_the_permission(client: Api, runner: Api) -> None:
+    task = create(client, unique("q"))
+    for body in ({}, {"readerId": ""}, {"readerId": 3}):
+        response = client.post(f"/queue/tasks/{task['id']}/read", body)
+        assert response.status_code == 422 and error_kind(response) == "schema-invalid"
+    response = runner.post(f"/queue/tasks/{task['id']}/read", {"readerId": "r"})
+    assert response.status_code == 403 and error_kind(response) == "forbidden"
