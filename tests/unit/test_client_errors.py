@@ -38,7 +38,9 @@ KINDS = [
 
 
 def answering(response: httpx.Response) -> AgentRunClient:
-    return AgentRunClient("http://agentrun.test", "t", transport=httpx.MockTransport(lambda request: response))
+    return AgentRunClient(
+        "http://agentrun.test", "t", transport=httpx.MockTransport(lambda request: response)
+    )
 
 
 @pytest.mark.parametrize(("kind", "status", "cls"), KINDS)
@@ -49,7 +51,12 @@ def test_each_envelope_kind_raises_its_own_class(kind: str, status: int, cls: ty
         client.runs.get("run-1")
     error = caught.value
     assert type(error) is cls
-    assert (error.kind, error.status, error.message, error.details) == (kind, status, f"it was {kind}", details)
+    assert (error.kind, error.status, error.message, error.details) == (
+        kind,
+        status,
+        f"it was {kind}",
+        details,
+    )
 
 
 def test_lease_and_stale_conflicts_are_conflicts_and_only_outages_are_retryable() -> None:
