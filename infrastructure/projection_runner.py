@@ -104,10 +104,10 @@ class ProjectionRunner:
             if processed == 0:
                 self.events_signal.wait(generation, self.poll_interval)
 
-    def run_once(self) -> int:
-        """Fold the next batch; returns how many events were read (0 when caught up)."""
+    def run_once(self, upto: int | None = None) -> int:
+        """Fold the next batch (no further than `upto`); returns how many events were read (0: caught up)."""
         low = min(self.positions().values(), default=0)
-        notifications = self.log.notifications(after=low, limit=self.batch_size)
+        notifications = self.log.notifications(after=low, limit=self.batch_size, upto=upto)
         if not notifications:
             return 0
         events = [(n.id, self.log.decode(n)) for n in notifications]

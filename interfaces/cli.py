@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 
 from infrastructure.settings import Settings
+from interfaces import cli_projections
 
 log = logging.getLogger("agentrun")
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="position, head and lag of each projection")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=projections_status)
+    cli_projections.register(sub)
     return parser
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,18 +14,17 @@ from application.access import SYSTEM
 from application.errors import ReadTimeoutError
 from domain.errors import AgentRunError, ConcurrencyError
 from domain.outcome import Outcome
+from infrastructure import view_diff
 from infrastructure.database import Database, SqliteDatabase
 from infrastructure.event_log import EventLog
 from infrastructure.projection_runner import POSITIONS_TABLE, ProjectionRunner, create_tables
 from infrastructure.signals import Signal
+from infrastructure.view_diff import primary_key  # noqa: F401 - re-exported for tests
 from projections.base import Projection, ViewCursor
 from tests.support.postgres import ADMIN_URL
 
 T = TypeVar("T")
 Views = dict[str, list[dict[str, Any]]]
-
-_TABLE_KEY = re.compile(r"PRIMARY KEY\s*\(([^)]*)\)", re.IGNORECASE)
-_COLUMN_KEY = re.compile(r"(\w+)\s+\w+\s+PRIMARY KEY", re.IGNORECASE)
 
 
 class AppliedLedger(Projection):
@@ -49,25 +47,10 @@ class AppliedLedger(Projection):
         )
 
 
-def primary_key(columns_ddl: str) -> list[str]:
-    """The primary key columns of a table, read from its columns DDL."""
-    match = _TABLE_KEY.search(columns_ddl)
-    if match:
-        return [column.strip() for column in match.group(1).split(",")]
-    match = _COLUMN_KEY.search(columns_ddl)
-    assert match, f"no primary key in {columns_ddl!r}"
-    return [match.group(1)]
-
-
 def dump_views(db: Database, projections: Sequence[Projection]) -> Views:
     """Every row of every view table, sorted by primary key."""
-    dump: Views = {}
-    for projection in projections:
-        for table, columns in projection.tables.items():
-            key = primary_key(columns)
-            rows = db.fetchall(f"SELECT * FROM {table}")
-            dump[table] = sorted(rows, key=lambda row: tuple(str(row[c]) for c in key))
-    return dump
+    with db.read() as cur:
+        return view_diff.dump_views(cur, projections)
 
 
 def positions(db: Database, projections: Sequence[Projection]) -> dict[str, int]:
