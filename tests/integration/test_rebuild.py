@@ -43,7 +43,7 @@ def test_rebuild_swaps_in_fresh_views_while_writers_and_the_runner_keep_going(co
     tamper(container)
     job = Rebuild(container.log, container.db, container.projections, container.settings.data_dir)
     try:
-        writers = [threading.Thread(target=session_activity, args=(container, f"during{n}")) for n in range(3)]
+        writers = [threading.Thread(target=session_activity, args=(container, f"mid{n}")) for n in range(3)]
         for w in writers:
             w.start()
         job.build()
