@@ -137,6 +137,8 @@ class HttpCore:
                     source.response.read()
                     raise error_from_response(source.response)
                 for sse in source.iter_sse():
+                    if not sse.data and sse.event == "message":
+                        continue  # a bare `retry:` frame carries no event
                     yield StreamEvent(sse.event, _decode(sse.data), sse.id or None, sse.retry)
         except httpx.TransportError as error:
             raise connection_failed(error) from error

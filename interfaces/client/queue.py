@@ -8,7 +8,7 @@ from typing import Any
 from interfaces.client.core import HttpCore
 from interfaces.client.runs import body
 from interfaces.client.types_runs import JsonObject, Page
-from interfaces.client.types_work import QueueCommander, QueueStats, QueueTask, TaskState
+from interfaces.client.types_work import QueueCommander, QueueReadCursor, QueueStats, QueueTask, TaskState
 
 
 class Queue:
@@ -95,8 +95,11 @@ class Queue:
         )
         return result
 
-    def mark_read(self, task_id: str, reader_id: str) -> Any:
-        return self.core.request("POST", f"/queue/tasks/{task_id}/read", json={"readerId": reader_id})
+    def mark_read(self, task_id: str, reader_id: str) -> QueueReadCursor:
+        result: QueueReadCursor = self.core.request(
+            "POST", f"/queue/tasks/{task_id}/read", json={"readerId": reader_id}
+        )
+        return result
 
     def stats(self, queue: str | None = None, *, min_position: int | None = None) -> QueueStats:
         params = {"queue": queue, "minPosition": min_position}

@@ -23,10 +23,19 @@ class QueueTask(TypedDict):
     version: int
     latestAttempt: JsonObject | None
     sessionPath: str | None
+    attempts: int
     createdAt: str
     updatedAt: str
     cancelledAt: str | None
     cancelReason: str | None
+    position: int
+
+
+class QueueReadCursor(TypedDict):
+    taskId: str
+    readerId: str
+    taskVersion: int
+    readAt: str
     position: int
 
 
@@ -108,9 +117,10 @@ class ChannelWake(TypedDict):
 
 class BackendChange(TypedDict):
     runId: str
-    current: str | None
+    current: str
     previous: str | None
     changed: bool
+    position: int
 
 
 class BackendSwitch(TypedDict):
@@ -128,7 +138,7 @@ class RunBackend(TypedDict):
 
 class BackendProfile(TypedDict):
     profile: str
-    capabilities: Any
+    capabilities: JsonObject
     activeRuns: int
     runsByBackend: dict[str, int]
 
@@ -148,17 +158,18 @@ class LogPage(TypedDict):
     nextAfter: int | None
 
 
-class AuditView(TypedDict):
-    aggregateType: str
-    aggregateId: str
-    version: int
-    state: JsonObject
-    history: list[JsonObject]
-
-
 class ProjectionStatus(TypedDict):
     name: str
     position: int
     headPosition: int
     lag: int
     status: str
+
+
+class AuditView(TypedDict):
+    aggregateType: str
+    aggregateId: str
+    version: int
+    position: int
+    state: JsonObject
+    history: list[LogEvent]
