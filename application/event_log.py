@@ -142,6 +142,8 @@ class EventLogUseCases:
         self, principal: Principal, after: int, limit: int, flt: EventFilter, budget: int = SCAN_BUDGET
     ) -> Scan:
         """Matching, visible events after `after`, examining at most `budget` events."""
+        if flt.aggregate_id is not None:
+            return self._scan_aggregate(principal, after, limit, flt)
         items: list[dict[str, Any]] = []
         last = after
         examined = 0
@@ -158,6 +160,18 @@ class EventLogUseCases:
             if len(batch) < want:
                 return Scan(items, last, True)
         return Scan(items, last, False)
+
+    def _scan_aggregate(self, principal: Principal, after: int, limit: int, flt: EventFilter) -> Scan:
+        """One aggregate's events come from its own rows, not from a scan of the whole log."""
+        assert flt.aggregate_id is not None
+        # The head first: an event committed after it is left for the next scan, never skipped.
+        head = self.source.head()
+        events = [(p, e) for p, e in self.source.aggregate(flt.aggregate_id) if after < p <= head]
+        items = [event_item(p, e) for p, e in events if self._visible(principal, e, flt)]
+        if len(items) > limit:
+            return Scan(items[:limit], items[limit - 1]["position"], False)
+        # Nothing of this aggregate beyond what was found: the scan is at the head for this filter.
+        return Scan(items, max(after, head), True)
 
     def head(self) -> int:
         return self.source.head()
