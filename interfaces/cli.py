@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from infrastructure.settings import Settings
-from interfaces import cli_projections
+from interfaces import cli_audit, cli_log, cli_projections
 
 log = logging.getLogger("agentrun")
 
@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=projections_status)
     cli_projections.register(sub)
+    cli_log.register(commands)
+    cli_audit.register(commands)
     return parser
 
 
