@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     )
     read_timeout: float = Field(default=5.0, gt=0, validation_alias="AGENTRUN_READ_TIMEOUT")
     pool_size: int = Field(default=10, ge=1, validation_alias="AGENTRUN_POOL_SIZE")
+    worker_timeout: float = Field(default=90.0, gt=0, validation_alias="AGENTRUN_WORKER_TIMEOUT")
+    sweep_interval: float = Field(default=60.0, gt=0, validation_alias="AGENTRUN_SWEEP_INTERVAL")
     # JSON object of backend profile → its capabilities (any JSON object), shown by GET /backends.
     backend_profiles: str | None = Field(default=None, validation_alias="AGENTRUN_BACKEND_PROFILES")
 

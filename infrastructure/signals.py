@@ -45,12 +45,18 @@ class PostgresListener:
     def __init__(self, conninfo: str, signals: dict[str, Signal]) -> None:
         self._conninfo = conninfo
         self._signals = signals
+        # Channels whose payloads go to callbacks (in the listener thread), beside the signals.
+        self._callbacks: dict[str, list[Callable[[str], None]]] = {}
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pg-listener", daemon=True)
         self.connections = 0
 
     def start(self) -> None:
         self._thread.start()
+
+    def subscribe(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Deliver each NOTIFY payload of `channel` to `callback`; call before `start`."""
+        self._callbacks.setdefault(channel, []).append(callback)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -71,7 +77,7 @@ class PostgresListener:
 
     def _listen(self) -> None:
         with connect_postgres(self._conninfo, application_name=self.APPLICATION_NAME) as conn:
-            for channel in self._signals:
+            for channel in {*self._signals, *self._callbacks}:
                 conn.execute(f"LISTEN {channel}")
             self.connections += 1
             self._fire_all()
@@ -80,6 +86,11 @@ class PostgresListener:
                     signal = self._signals.get(notification.channel)
                     if signal is not None:
                         signal.notify()
+                    for callback in self._callbacks.get(notification.channel, ()):
+                        try:
+                            callback(notification.payload)
+                        except Exception:  # a subscriber's failure must not drop the connection
+                            log.exception("listener callback failed")
 
     def _fire_all(self) -> None:
         for signal in self._signals.values():

@@ -26,11 +26,14 @@ from infrastructure.settings import Settings
 from infrastructure.signals import PostgresListener, Signal
 from infrastructure.views import ViewReader
 from interfaces.http.auth import TokenRegistry
+from interfaces.inference_wiring import wire_inference
 from projections.backends import Backends
 from projections.base import Projection
+from projections.inference_tasks import InferenceTasks
 from projections.queue_stats import QueueStats
 from projections.queue_tasks import QueueTasks
 from projections.session_summaries import SessionSummaries
+from projections.worker_registry import WorkerRegistry
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ def utc_now() -> datetime:
 
 
 def all_projections() -> list[Projection]:
-    return [SessionSummaries(), QueueTasks(), QueueStats(), Backends()]
+    return [SessionSummaries(), QueueTasks(), QueueStats(), Backends(), InferenceTasks(), WorkerRegistry()]
 
 
 class Container:
@@ -105,6 +108,7 @@ class Container:
         self.log_reader = LogReader(self.log, settings.database_url)
         self.event_log = EventLogUseCases(self.log_reader)
         self.audit = AuditUseCases(self.event_log)
+        self.sweep_loop = wire_inference(self, common)
         self._started = False
 
     def start(self) -> None:
@@ -115,9 +119,11 @@ class Container:
         if self.listener is not None:
             self.listener.start()
         self.runner.start()
+        self.sweep_loop.start()
 
     def close(self) -> None:
         if self._started:
+            self.sweep_loop.stop()
             self.runner.stop()
             if self.listener is not None:
                 self.listener.stop()

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from interfaces.http.endpoint import Endpoint
 from interfaces.http.handlers import backends, commands, events, ops, projections, queue, runs, sessions
+from interfaces.http.handlers import inference, workers
+from interfaces.http.models_inference import (
+    EnqueueTask,
+    InferBody,
+    InferenceTaskOut,
+    InferenceTaskPage,
+    LlmList,
+    PostChunk,
+    PostResult,
+    RegisteredWorkerOut,
+    RegisterWorker,
+    RegistryQuery,
+    TaskListQuery,
+    TaskQuery,
+    WakeResult,
+    WakeResultOut,
+    WorkerList,
+    WorkerOut,
+    WorkerState,
+)
 from interfaces.http.models_backends import (
     BackendProfileList,
     BackendResolvedOut,
@@ -118,5 +138,22 @@ API = [
     Endpoint("GET", "/events/stream", events.stream_events, "Tail the log (SSE)", query=EventsQuery, stream=True),
     Endpoint("GET", "/audit/{aggregateId}", events.audit, "Audit an aggregate", query=AuditQuery, response=AuditOut),
     Endpoint("GET", "/projections", projections.list_projections, "Projections status", response=ProjectionStatusList),
+    # Workers and inference tasks
+    Endpoint("POST", "/workers", workers.register_worker, "Register a worker", RegisterWorker, None, RegisteredWorkerOut, 201),
+    Endpoint("GET", "/workers", workers.list_workers, "List workers", query=RegistryQuery, response=WorkerList),
+    Endpoint("GET", "/workers/{workerId}", workers.get_worker, "Get a worker", query=RegistryQuery, response=WorkerOut),
+    Endpoint("POST", "/workers/{workerId}/heartbeat", workers.heartbeat, "Worker heartbeat", status=204),
+    Endpoint("GET", "/workers/{workerId}/channel", workers.channel, "Worker channel (SSE)", stream=True),
+    Endpoint("PUT", "/workers/{workerId}/state", workers.put_state, "Update worker state", WorkerState, None, WorkerOut),
+    Endpoint("GET", "/llms", workers.list_llms, "List LLMs", query=RegistryQuery, response=LlmList),
+    Endpoint("POST", "/llms/{name}/infer", inference.infer, "Infer synchronously", InferBody),
+    Endpoint("POST", "/wakes/{wakeId}/result", workers.wake_result, "Answer a wake", WakeResult, None, WakeResultOut),
+    Endpoint("POST", "/inference-tasks", inference.enqueue, "Enqueue an inference task", EnqueueTask, None, InferenceTaskOut, 202),
+    Endpoint("GET", "/inference-tasks", inference.list_tasks, "List inference tasks", query=TaskListQuery, response=InferenceTaskPage),
+    Endpoint("GET", "/inference-tasks/{taskId}", inference.get_task, "Get or wait for an inference task", query=TaskQuery, response=InferenceTaskOut),
+    Endpoint("GET", "/inference-tasks/{taskId}/stream", inference.stream_task, "Stream an inference task (SSE)", stream=True),
+    Endpoint("DELETE", "/inference-tasks/{taskId}", inference.cancel_task, "Cancel an inference task", response=InferenceTaskOut),
+    Endpoint("POST", "/inference-tasks/{taskId}/chunks", inference.post_chunk, "Post a chunk", PostChunk, status=204),
+    Endpoint("POST", "/inference-tasks/{taskId}/result", inference.post_result, "Post a result", PostResult, None, InferenceTaskOut),
 ]
 # fmt: on

@@ -1,0 +1,263 @@
+"""Inference task use cases: enqueue, read, list, cancel, and the worker's chunks and result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from application import access
+from application.access import Principal
+from application.base import UseCases
+from application.errors import NotFoundError, UnavailableError
+from application.retry import retry_on_conflict
+from domain.errors import ConcurrencyError, SchemaInvalidError
+from domain.inference_task import STATUSES, InferenceTask, NotClaimableError
+from domain.redaction import redact
+from domain.timestamps import iso
+from projections import inference_queries, worker_queries
+
+
+class Bus(Protocol):
+    def publish(self, key: str, message: dict[str, Any]) -> None: ...
+
+
+def task_record(task: InferenceTask, position: int) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "status": task.status,
+        "poolName": task.pool_name,
+        "llmName": task.llm_name,
+        "model": task.model,
+        "tier": task.tier,
+        "claimedBy": task.claimed_by,
+        "requestBody": task.request_body,
+        "responseBody": task.response_body,
+        "errorMessage": task.error_message,
+        "streaming": task.streaming,
+        "createdAt": iso(task.created_at),
+        "claimedAt": iso(task.claimed_at),
+        "streamStartedAt": iso(task.stream_started_at),
+        "completedAt": iso(task.completed_at),
+        "ownerId": task.owner_id,
+        "agentId": task.agent_id,
+        "position": position,
+    }
+
+
+def task_frame(task: InferenceTask) -> dict[str, Any]:
+    """What a worker receives on its channel for a task it claimed."""
+    return {
+        "taskId": task.id,
+        "llmName": task.llm_name,
+        "poolName": task.pool_name,
+        "model": task.model,
+        "request": task.request_body,
+        "streaming": task.streaming,
+    }
+
+
+class InferenceTaskUseCases(UseCases):
+    def __init__(self, *, bus: Bus, request_wake: Callable[[str], str | None] | None = None, **common: Any):
+        super().__init__(**common)
+        self.bus = bus
+        self.request_wake = request_wake
+
+    # -- the caller's side ------------------------------------------------------------
+
+    def enqueue(
+        self,
+        principal: Principal,
+        *,
+        llm_name: str,
+        request: Any,
+        stream: bool,
+        agent_id: str | None,
+        fail_fast: bool,
+    ) -> dict[str, Any]:
+        principal.require(access.INFERENCE_CREATE)
+        self.wait_for_views(None)
+        with self.views.read() as cur:
+            llm = worker_queries.get_llm(cur, llm_name)
+            if llm is None:
+                raise NotFoundError(f"llm {llm_name} was not found")
+            pool = llm["poolName"]
+            if fail_fast and not worker_queries.bound_workers_of_pool(cur, pool):
+                raise UnavailableError(f"no worker is bound for pool {pool!r}", poolName=pool)
+        if llm["status"] == "hibernating" and self.request_wake is not None:
+            self.request_wake(llm_name)
+        task = InferenceTask.enqueue(
+            pool_name=pool,
+            llm_name=llm_name,
+            model=llm["model"],
+            tier=llm["tier"],
+            request_body=redact(request),
+            streaming=stream,
+            owner_id=principal.name,
+            agent_id=agent_id,
+            now=self.clock(),
+        )
+        return self._saved(task)
+
+    def get(self, principal: Principal, task_id: str) -> dict[str, Any]:
+        task = self.load_task(principal, task_id)
+        return task_record(task, self.store.position_of(task.id))
+
+    def load_task(self, principal: Principal, task_id: str) -> InferenceTask:
+        """The task, or not-found when it is missing or another owner's (for a caller)."""
+        if not (principal.can(access.READ) or principal.can(access.WORKER)):
+            principal.require(access.READ)
+        task = self.store.get(task_id)
+        if not isinstance(task, InferenceTask) or not self._sees(principal, task):
+            raise NotFoundError(f"inference task {task_id} was not found")
+        return task
+
+    def cancel(self, principal: Principal, task_id: str) -> dict[str, Any]:
+        if not principal.can(access.INFERENCE_CREATE):
+            principal.require(access.RUN_CANCEL)
+
+        def attempt() -> dict[str, Any]:
+            task = self.load_task(principal, task_id)
+            if not task.cancel(principal.name, self.clock()):
+                return task_record(task, self.store.position_of(task.id))
+            return self._saved(task)
+
+        return retry_on_conflict(attempt)
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        status: str | None,
+        pool_name: str | None,
+        agent_id: str | None,
+        limit: int,
+        cursor: str | None,
+        min_position: int | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        principal.require(access.READ)
+        if status is not None and status not in STATUSES:
+            raise SchemaInvalidError(f"unknown status {status!r}", allowed=list(STATUSES))
+        self.wait_for_views(min_position)
+        owner = None if principal.roles & access.SEES_ALL_INFERENCE else principal.name
+        with self.views.read() as cur:
+            try:
+                return inference_queries.list_tasks(
+                    cur,
+                    owner_id=owner,
+                    status=status,
+                    pool_name=pool_name,
+                    agent_id=agent_id,
+                    limit=limit,
+                    cursor=cursor,
+                )
+            except ValueError as error:
+                raise SchemaInvalidError(str(error)) from error
+
+    # -- the worker's side ------------------------------------------------------------
+
+    def claim(self, task_id: str, worker_id: str, channel_id: str) -> InferenceTask | None:
+        """Claim a pending task by compare-and-set; None when another worker won or it is not pending."""
+        task = self.store.get(task_id)
+        if not isinstance(task, InferenceTask):
+            return None
+        try:
+            task.claim(worker_id, channel_id, self.clock())
+            self._saved(task)
+        except (NotClaimableError, ConcurrencyError):
+            return None
+        return task
+
+    def post_chunk(self, principal: Principal, task_id: str, worker_id: str, data: Any, done: bool) -> None:
+        principal.require(access.WORKER)
+
+        def attempt() -> None:
+            task = self.load_task(principal, task_id)
+            if task.start_streaming(worker_id, self.clock()):
+                self._saved(task)
+
+        retry_on_conflict(attempt)
+        self.bus.publish(task_id, {"type": "chunk", "data": data, "done": done})
+
+    def post_result(
+        self,
+        principal: Principal,
+        task_id: str,
+        worker_id: str,
+        *,
+        status: str | None,
+        body: Any,
+        error: str | None,
+    ) -> dict[str, Any]:
+        principal.require(access.WORKER)
+
+        def attempt() -> dict[str, Any]:
+            now = self.clock()
+            task = self.load_task(principal, task_id)
+            if task.is_terminal:
+                return task_record(task, self.store.position_of(task.id))
+            if error is not None or status == "error":
+                message = error if error is not None else _error_of(body)
+                changed = task.fail(worker_id, message, now, response_body=body)
+            else:
+                changed = task.complete(worker_id, body, now)
+            return self._saved(task) if changed else task_record(task, self.store.position_of(task.id))
+
+        return retry_on_conflict(attempt)
+
+    def revert(self, task_id: str, worker_id: str, channel_id: str | None, reason: str) -> bool:
+        """Put a task the worker held (over that channel) back in the queue."""
+
+        def attempt() -> bool:
+            task = self.store.get(task_id)
+            if not isinstance(task, InferenceTask) or not task.revert(
+                worker_id, channel_id, reason, self.clock()
+            ):
+                return False
+            self._saved(task)
+            return True
+
+        return retry_on_conflict(attempt)
+
+    def expire(self, task_id: str, after_seconds: int) -> bool:
+        def attempt() -> bool:
+            task = self.store.get(task_id)
+            if not isinstance(task, InferenceTask) or not task.expire(after_seconds, self.clock()):
+                return False
+            self._saved(task)
+            return True
+
+        return retry_on_conflict(attempt)
+
+    def held_by(self, worker_id: str) -> list[str]:
+        with self.views.read() as cur:
+            return inference_queries.held_by(cur, worker_id)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _sees(self, principal: Principal, task: InferenceTask) -> bool:
+        if principal.roles & access.SEES_ALL_INFERENCE or principal.can(access.WORKER):
+            return True
+        return task.owner_id == principal.name
+
+    def _saved(self, task: InferenceTask) -> dict[str, Any]:
+        position = max(self.store.save(task))
+        self.bus.publish(
+            task.id,
+            {
+                "type": "status",
+                "status": task.status,
+                "claimedBy": task.claimed_by,
+                "poolName": task.pool_name,
+            },
+        )
+        return task_record(task, position)
+
+
+def _error_of(body: Any) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if isinstance(error, str):
+            return error
+    return "the worker reported an error"

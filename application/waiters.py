@@ -1,0 +1,90 @@
+"""Waiting for an inference task: long-poll until terminal, or a stream of its chunks and statuses.
+
+A waiter holds no thread while it waits: it awaits the task bus (a message per chunk and status
+change, from any replica) and re-reads the store after each status message and on a timer, so a lost
+message delays it, never loses the result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from anyio import to_thread
+
+from application.access import Principal
+from application.dispatch import SubscribingBus
+from application.inference_tasks import InferenceTaskUseCases
+
+TERMINAL = ("completed", "error", "cancelled")
+
+
+def terminal_event(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    status = record["status"]
+    if status == "completed":
+        return "completed", {"responseBody": record["responseBody"]}
+    if status == "error":
+        return "error", {"message": record["errorMessage"]}
+    return "cancelled", {}
+
+
+class TaskWaiters:
+    def __init__(self, tasks: InferenceTaskUseCases, bus: SubscribingBus, poll_interval: float = 0.5) -> None:
+        self.tasks = tasks
+        self.bus = bus
+        self.poll_interval = poll_interval
+
+    async def _get(self, principal: Principal, task_id: str) -> dict[str, Any]:
+        return await to_thread.run_sync(lambda: self.tasks.get(principal, task_id))
+
+    async def wait(self, principal: Principal, task_id: str, wait_ms: int) -> dict[str, Any]:
+        """The task once terminal, or as it is after `wait_ms`."""
+        deadline = time.monotonic() + wait_ms / 1000
+        sub = self.bus.subscribe(task_id)
+        try:
+            while True:
+                record = await self._get(principal, task_id)
+                remaining = deadline - time.monotonic()
+                if record["status"] in TERMINAL or remaining <= 0:
+                    return record
+                while True:
+                    message = await sub.get(min(remaining, self.poll_interval))
+                    # Chunks need no re-read; a status message or the timer does.
+                    if message is None or message.get("type") != "chunk":
+                        break
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+        finally:
+            sub.close()
+
+    async def stream(self, principal: Principal, task_id: str) -> AsyncIterator[tuple[str, Any]]:
+        """`chunk`, `status` (claimed/running) and finally one terminal event of the task."""
+        sub = self.bus.subscribe(task_id)
+        try:
+            record = await self._get(principal, task_id)
+            last_status = "pending"
+            while True:
+                if record["status"] in TERMINAL:
+                    for message in sub.drain():
+                        if message.get("type") == "chunk":
+                            yield "chunk", {"data": message["data"]}
+                    yield terminal_event(record)
+                    return
+                if record["status"] != last_status:
+                    last_status = record["status"]
+                    if last_status in ("claimed", "running"):
+                        yield "status", {"status": last_status, "claimedBy": record["claimedBy"]}
+                message = await sub.get(self.poll_interval)
+                if message is not None and message.get("type") == "chunk":
+                    yield "chunk", {"data": message["data"]}
+                    continue
+                if message is not None and message.get("status") in ("claimed", "running"):
+                    if message["status"] != last_status:
+                        last_status = message["status"]
+                        yield "status", {"status": last_status, "claimedBy": message.get("claimedBy")}
+                    continue
+                record = await self._get(principal, task_id)
+        finally:
+            sub.close()

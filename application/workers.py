@@ -1,0 +1,229 @@
+"""Worker use cases: register, heartbeat, bind and unbind the channel, state, wakes, the registry."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from application import access
+from application.access import Principal
+from application.base import UseCases
+from application.errors import NotFoundError, UnavailableError
+from application.inference_tasks import Bus, InferenceTaskUseCases
+from application.retry import retry_on_conflict
+from domain.errors import ConflictError
+from domain.ids import new_id
+from domain.timestamps import micros
+from domain.worker import Wake, Worker, wake_aggregate_id, worker_aggregate_id
+from projections import worker_queries
+
+
+class Liveness(Protocol):
+    def touch(self, worker_id: str, at_us: int) -> None: ...
+
+    def last(self, worker_id: str) -> int | None: ...
+
+
+class WorkerUseCases(UseCases):
+    def __init__(self, *, liveness: Liveness, bus: Bus, tasks: InferenceTaskUseCases, **common: Any):
+        super().__init__(**common)
+        self.liveness = liveness
+        self.bus = bus
+        self.tasks = tasks
+
+    def register(
+        self, principal: Principal, worker_id: str | None, providers: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
+        """Register (or stickily re-register) a worker; True when it is new."""
+        principal.require(access.WORKER)
+        worker_id = worker_id or new_id("wrk")
+        names = [p["name"] for p in providers]
+        if len(set(names)) != len(names):
+            raise ConflictError("provider names must be unique", names=names)
+        self.wait_for_views(None)
+        with self.views.read() as cur:
+            for name in names:
+                llm = worker_queries.get_llm(cur, name)
+                if llm is not None and llm["workerId"] != worker_id and llm["status"] != "inactive":
+                    raise ConflictError(f"llm {name} is served by another active worker", llmName=name)
+
+        def attempt() -> tuple[Worker, bool]:
+            now = self.clock()
+            worker = self.store.get(worker_aggregate_id(worker_id))
+            if isinstance(worker, Worker):
+                if worker.reregister(providers, now):
+                    self.store.save(worker)
+                return worker, False
+            worker = Worker.register(worker_id, providers, now)
+            self.store.save(worker)
+            return worker, True
+
+        worker, created = retry_on_conflict(attempt)
+        self.liveness.touch(worker_id, micros(self.clock()))
+        return {"workerId": worker_id, "llms": self._llms(worker)}, created
+
+    def heartbeat(self, principal: Principal, worker_id: str) -> None:
+        principal.require(access.WORKER)
+        worker = self.load_worker(worker_id)
+        self.liveness.touch(worker_id, micros(self.clock()))
+        if not worker.active:
+
+            def attempt() -> None:
+                again = self.load_worker(worker_id)
+                if again.reactivate(self.clock()):
+                    self.store.save(again)
+
+            retry_on_conflict(attempt)
+
+    def load_worker(self, worker_id: str) -> Worker:
+        worker = self.store.get(worker_aggregate_id(worker_id))
+        if not isinstance(worker, Worker):
+            raise NotFoundError(f"worker {worker_id} was not found")
+        return worker
+
+    # -- the channel ------------------------------------------------------------------
+
+    def bind(self, principal: Principal, worker_id: str) -> tuple[str, list[str]]:
+        """Bind a new channel of the worker; returns the channel id and the worker's pools."""
+        principal.require(access.WORKER)
+        channel_id = new_id("chan")
+
+        def attempt() -> list[str]:
+            worker = self.load_worker(worker_id)
+            worker.bind(channel_id, self.clock())
+            self.store.save(worker)
+            return worker.pools
+
+        pools = retry_on_conflict(attempt)
+        self.liveness.touch(worker_id, micros(self.clock()))
+        return channel_id, pools
+
+    def unbind(
+        self, worker_id: str, channel_id: str | None, reason: str, held: frozenset[str] = frozenset()
+    ) -> int:
+        """Unbind the channel and put the tasks it held back in the queue; returns how many went back."""
+
+        def attempt() -> None:
+            worker = self.store.get(worker_aggregate_id(worker_id))
+            if isinstance(worker, Worker) and worker.unbind(channel_id, reason, self.clock()):
+                self.store.save(worker)
+
+        retry_on_conflict(attempt)
+        reverted = 0
+        for task_id in sorted({*held, *self.tasks.held_by(worker_id)}):
+            reverted += self.tasks.revert(task_id, worker_id, channel_id, reason)
+        return reverted
+
+    def channel_current(self, worker_id: str, channel_id: str) -> tuple[bool, dict[str, str]]:
+        """Whether the channel is still the worker's bound one, and the worker's open wakes."""
+        worker = self.load_worker(worker_id)
+        return worker.channel_id == channel_id, dict(worker.open_wakes)
+
+    # -- state ------------------------------------------------------------------------
+
+    def update_state(self, principal: Principal, worker_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        principal.require(access.WORKER)
+
+        def attempt() -> int:
+            worker = self.load_worker(worker_id)
+            worker.update_state(patch, self.clock())
+            return max(self.store.save(worker))
+
+        position = retry_on_conflict(attempt)
+        return self.get(principal, worker_id, position)
+
+    def get(self, principal: Principal, worker_id: str, min_position: int | None = None) -> dict[str, Any]:
+        self._require_read(principal)
+        self.wait_for_views(min_position)
+        with self.views.read() as cur:
+            record = worker_queries.get_worker(cur, worker_id)
+        if record is None:
+            raise NotFoundError(f"worker {worker_id} was not found")
+        return record
+
+    def list(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
+        self._require_read(principal)
+        self.wait_for_views(min_position)
+        with self.views.read() as cur:
+            return worker_queries.list_workers(cur)
+
+    def llms(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
+        if not principal.can(access.INFERENCE_CREATE):
+            self._require_read(principal)
+        self.wait_for_views(min_position)
+        with self.views.read() as cur:
+            return worker_queries.list_llms(cur)
+
+    # -- wakes ------------------------------------------------------------------------
+
+    def request_wake(self, llm_name: str) -> str | None:
+        """Ask the LLM's worker to wake it; concurrent requests share the open wake."""
+        with self.views.read() as cur:
+            llm = worker_queries.get_llm(cur, llm_name)
+        if llm is None:
+            return None
+        worker_id = llm["workerId"]
+
+        def attempt() -> str:
+            now = self.clock()
+            worker = self.load_worker(worker_id)
+            fresh = new_id("wake")
+            wake_id = worker.request_wake(fresh, llm_name, now)
+            if wake_id == fresh:
+                self.store.save(worker, Wake.request(wake_id, worker_id, llm_name, now))
+            return wake_id
+
+        return retry_on_conflict(attempt)
+
+    def ensure_awake(self, principal: Principal, llm_name: str, timeout: float = 60.0) -> None:
+        """Wake a hibernating LLM and wait for its worker's answer (for the synchronous infer)."""
+        principal.require(access.INFERENCE_CREATE)
+        with self.views.read() as cur:
+            llm = worker_queries.get_llm(cur, llm_name)
+        if llm is None or llm["status"] != "hibernating":
+            return
+        wake_id = self.request_wake(llm_name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            worker = self.load_worker(llm["workerId"])
+            if wake_id not in worker.open_wakes.values():
+                provider = worker.provider(llm_name)
+                if provider is not None and not provider.get("hibernating"):
+                    return
+                raise UnavailableError(f"llm {llm_name} did not wake", llmName=llm_name)
+            time.sleep(0.05)
+        raise UnavailableError(f"llm {llm_name} did not wake in time", llmName=llm_name)
+
+    def answer_wake(self, principal: Principal, wake_id: str, ok: bool, error: str | None) -> dict[str, Any]:
+        principal.require(access.WORKER)
+        wake = self.store.get(wake_aggregate_id(wake_id))
+        if not isinstance(wake, Wake):
+            raise NotFoundError(f"wake {wake_id} was not found")
+
+        def attempt() -> None:
+            worker = self.load_worker(wake.worker_id)
+            if worker.answer_wake(wake_id, wake.llm_name, ok, error, self.clock()):
+                self.store.save(worker)
+
+        retry_on_conflict(attempt)
+        self.bus.publish(f"wake:{wake_id}", {"type": "wake", "ok": ok, "error": error})
+        return {"wakeId": wake_id, "llmName": wake.llm_name, "ok": ok, "error": error}
+
+    def _llms(self, worker: Worker) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": p["name"],
+                "model": p["model"],
+                "type": p.get("type"),
+                "tier": p.get("tier"),
+                "poolName": p.get("poolName") or p["name"],
+                "workerId": worker.worker_id,
+                "status": worker.llm_status(p),
+            }
+            for p in worker.providers
+        ]
+
+    @staticmethod
+    def _require_read(principal: Principal) -> None:
+        if not principal.can(access.WORKER):
+            principal.require(access.READ)

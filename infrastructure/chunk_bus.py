@@ -1,0 +1,139 @@
+"""Fan-out of inference task messages (chunks, status changes) to asyncio subscribers, across replicas.
+
+In one process a message goes straight to the subscribers' queues; on PostgreSQL it also goes out by
+NOTIFY and every other replica's listener delivers it to its own subscribers. Messages are wake-ups
+plus chunk data: a lost one delays a waiter until its timer re-reads the store, it never loses state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from typing import Any
+
+import orjson
+
+from infrastructure.database import Database
+from infrastructure.signals import PostgresListener
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "agentrun_inference"
+ALL = "*"
+# NOTIFY payloads are limited to 8000 bytes; larger messages travel in parts.
+MAX_PAYLOAD = 7800
+
+
+class Subscription:
+    """One subscriber's queue of messages for a key, fed from any thread."""
+
+    def __init__(self, bus: ChunkBus, key: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.bus = bus
+        self.key = key
+        self.loop = loop
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def put(self, message: dict[str, Any]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
+        except RuntimeError:  # the loop is closed: the subscriber is gone
+            pass
+
+    async def get(self, timeout: float) -> dict[str, Any] | None:
+        """The next message, or None after `timeout` seconds."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def drain(self) -> list[dict[str, Any]]:
+        items = []
+        while not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        return items
+
+    def close(self) -> None:
+        self.bus.unsubscribe(self)
+
+
+class ChunkBus:
+    """Publish a message under a key (a task id); subscribers of the key and of `*` receive it."""
+
+    def __init__(self, db: Database, listener: PostgresListener | None) -> None:
+        self.db = db
+        self.remote = listener is not None
+        self.replica = uuid.uuid4().hex[:12]
+        self._subs: dict[str, set[Subscription]] = {}
+        self._lock = threading.Lock()
+        self._parts: dict[str, list[str]] = {}
+        if listener is not None:
+            listener.subscribe(CHANNEL, self._on_notify)
+
+    def subscribe(self, key: str) -> Subscription:
+        """Subscribe from inside the event loop the subscriber awaits on."""
+        sub = Subscription(self, key, asyncio.get_running_loop())
+        with self._lock:
+            self._subs.setdefault(key, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            subs = self._subs.get(sub.key)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subs[sub.key]
+
+    def publish(self, key: str, message: dict[str, Any]) -> None:
+        self._deliver(key, message)
+        if self.remote:
+            try:
+                self._notify(key, message)
+            except Exception:  # noqa: BLE001 - a lost message only delays waiters until their poll
+                log.warning("could not NOTIFY a task message", exc_info=True)
+
+    def _deliver(self, key: str, message: dict[str, Any]) -> None:
+        with self._lock:
+            subs = [*self._subs.get(key, ()), *self._subs.get(ALL, ())] if key != ALL else []
+        for sub in subs:
+            sub.put({**message, "key": key})
+
+    def _notify(self, key: str, message: dict[str, Any]) -> None:
+        body = orjson.dumps(message).decode()
+        envelope = orjson.dumps({"r": self.replica, "k": key, "m": body})
+        payloads = [envelope.decode()] if len(envelope) <= MAX_PAYLOAD else self._split(key, body)
+        with self.db.read() as cur:
+            for payload in payloads:
+                cur.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload))
+
+    def _split(self, key: str, body: str) -> list[str]:
+        message_id = uuid.uuid4().hex[:12]
+        size = 1800  # characters: at most 4 bytes each, escaped at most 6 bytes each below the limit
+        while True:
+            pieces = [body[i : i + size] for i in range(0, len(body), size)]
+            payloads = [
+                orjson.dumps(
+                    {"r": self.replica, "k": key, "id": message_id, "i": n, "n": len(pieces), "p": p}
+                )
+                for n, p in enumerate(pieces)
+            ]
+            if all(len(p) <= MAX_PAYLOAD for p in payloads):
+                return [p.decode() for p in payloads]
+            size //= 2
+
+    def _on_notify(self, payload: str) -> None:
+        envelope = orjson.loads(payload)
+        if envelope.get("r") == self.replica:
+            return  # delivered locally already
+        key = envelope["k"]
+        if "m" in envelope:
+            self._deliver(key, orjson.loads(envelope["m"]))
+            return
+        parts = self._parts.setdefault(envelope["id"], [""] * envelope["n"])
+        parts[envelope["i"]] = envelope["p"]
+        if envelope["i"] == envelope["n"] - 1:
+            # Parts of one message come from one publisher in order; the last one completes it.
+            del self._parts[envelope["id"]]
+            self._deliver(key, orjson.loads("".join(parts)))

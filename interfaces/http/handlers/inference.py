@@ -1,0 +1,140 @@
+"""Handlers of inference tasks: enqueue, read and long-poll, stream, list, cancel, worker writes, infer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from sse_starlette import ServerSentEvent
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from interfaces.http.endpoint import Call, json_response, page
+from interfaces.http.errors import error_response, from_exception
+from interfaces.http.models_inference import TaskListQuery, TaskQuery
+from interfaces.http.sse import event, sse_response
+
+INFER_WAIT_MS = 600_000
+
+
+class DeferredResponse(Response):
+    """A response produced by awaiting, so a long wait holds no handler thread."""
+
+    def __init__(self, produce: Callable[[], Awaitable[Response]]) -> None:
+        super().__init__(status_code=200)
+        self.produce = produce
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await self.produce()
+        except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
+            response = from_exception(error)
+        await response(scope, receive, send)
+
+
+def enqueue(call: Call) -> tuple[int, Any]:
+    b = call.body
+    task = call.app.inference_tasks.enqueue(
+        call.principal,
+        llm_name=b.llm_name,
+        request=b.request,
+        stream=b.stream,
+        agent_id=b.agent_id,
+        fail_fast=b.fail_fast,
+    )
+    return 202, task
+
+
+def get_task(call: Call) -> Any:
+    q = call.query(TaskQuery)
+    record = call.app.inference_tasks.get(call.principal, call.path["taskId"])
+    if not q.wait_ms or record["status"] in ("completed", "error", "cancelled"):
+        return record
+
+    async def produce() -> Response:
+        return json_response(await call.app.waiters.wait(call.principal, record["id"], q.wait_ms))
+
+    return DeferredResponse(produce)
+
+
+def stream_task(call: Call) -> Any:
+    record = call.app.inference_tasks.get(call.principal, call.path["taskId"])
+    frames = call.app.waiters.stream(call.principal, record["id"])
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async for name, payload in frames:
+            yield event(name, payload)
+
+    return sse_response(events())
+
+
+def cancel_task(call: Call) -> Any:
+    return call.app.inference_tasks.cancel(call.principal, call.path["taskId"])
+
+
+def list_tasks(call: Call) -> Any:
+    q = call.query(TaskListQuery)
+    items, next_cursor = call.app.inference_tasks.list(
+        call.principal,
+        status=q.status,
+        pool_name=q.pool_name,
+        agent_id=q.agent_id,
+        limit=q.limit,
+        cursor=q.cursor,
+        min_position=q.min_position,
+    )
+    return page(items, next_cursor)
+
+
+def post_chunk(call: Call) -> tuple[int, None]:
+    b = call.body
+    call.app.inference_tasks.post_chunk(call.principal, call.path["taskId"], b.worker_id, b.data, b.done)
+    return 204, None
+
+
+def post_result(call: Call) -> Any:
+    b = call.body
+    return call.app.inference_tasks.post_result(
+        call.principal, call.path["taskId"], b.worker_id, status=b.status, body=b.body, error=b.error
+    )
+
+
+def infer(call: Call) -> Any:
+    request = call.body.model_dump()
+    stream = bool(request.get("stream"))
+    name = call.path["name"]
+    call.app.workers.ensure_awake(call.principal, name)
+    task = call.app.inference_tasks.enqueue(
+        call.principal, llm_name=name, request=request, stream=stream, agent_id=None, fail_fast=True
+    )
+    waiters = call.app.waiters
+    if not stream:
+
+        async def produce() -> Response:
+            record = await waiters.wait(call.principal, task["id"], INFER_WAIT_MS)
+            return _infer_result(record)
+
+        return DeferredResponse(produce)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async for name, payload in waiters.stream(call.principal, task["id"]):
+            if name == "chunk":
+                data = payload["data"]
+                yield ServerSentEvent(data if isinstance(data, str) else orjson.dumps(data).decode())
+            elif name in ("error", "cancelled"):
+                yield event("error", {"message": payload.get("message") or name})
+        yield ServerSentEvent("[DONE]")
+
+    return sse_response(events())
+
+
+def _infer_result(record: dict[str, Any]) -> Response:
+    if record["status"] == "completed":
+        return json_response(record["responseBody"])
+    if record["status"] == "error":
+        body = {"kind": "upstream-error", "message": record["errorMessage"] or "the worker failed"}
+        return json_response({"error": {**body, "details": {"taskId": record["id"]}}}, 502)
+    if record["status"] == "cancelled":
+        return error_response("conflict", "the inference task was cancelled", {"taskId": record["id"]})
+    return error_response("timeout", "no result within the wait", {"taskId": record["id"]})

@@ -1,0 +1,74 @@
+"""A test worker: registers, binds its SSE channel in a thread, and collects the frames it receives."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+import httpx
+import orjson
+from httpx_sse import connect_sse
+
+from tests.support.server import Server, token_of, unique
+
+
+class ChannelClient:
+    """A worker's channel over a real SSE client; frames land in `frames` as (event, data)."""
+
+    def __init__(self, server: Server, worker_id: str, role: str = "worker") -> None:
+        self.server = server
+        self.worker_id = worker_id
+        self.frames: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.opened = threading.Event()
+        self._closed = threading.Event()
+        self._client = httpx.Client(
+            base_url=server.base_url + "/api/v1",
+            headers={"Authorization": f"Bearer {token_of(role)}"},
+            timeout=httpx.Timeout(30, read=None),
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> ChannelClient:
+        self._thread.start()
+        assert self.opened.wait(10), "channel did not open"
+        return self
+
+    def _run(self) -> None:
+        try:
+            with connect_sse(self._client, "GET", f"/workers/{self.worker_id}/channel") as source:
+                self.status = source.response.status_code
+                self.opened.set()
+                for sse in source.iter_sse():
+                    if self._closed.is_set():
+                        return
+                    self.frames.put((sse.event, orjson.loads(sse.data) if sse.data else None))
+        except (httpx.HTTPError, RuntimeError):
+            pass
+        finally:
+            self.opened.set()
+
+    def next(self, timeout: float = 10) -> tuple[str, Any]:
+        return self.frames.get(timeout=timeout)
+
+    def tasks(self, n: int, timeout: float = 10) -> list[dict[str, Any]]:
+        out = []
+        while len(out) < n:
+            name, data = self.next(timeout)
+            if name == "task":
+                out.append(data)
+        return out
+
+    def close(self) -> None:
+        self._closed.set()
+        self._client.close()
+        self._thread.join(5)
+
+
+def register(server: Server, pool: str | None = None, llm: str | None = None, **provider: Any) -> tuple[str, str]:
+    """Register a worker serving one LLM; returns (workerId, llmName)."""
+    api = server.client("worker")
+    llm = llm or unique("llm")
+    body = {"providers": [{"name": llm, "model": "m1", **({"poolName": pool} if pool else {}), **provider}]}
+    created = api.ok(api.post("/workers", body), 201)
+    return created["workerId"], llm
