@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import contextlib
+import socket
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +117,7 @@ class HttpCore:
         params: Mapping[str, Any] | None = None,
         last_event_id: str | None = None,
         read_timeout: float | None = STREAM_READ_TIMEOUT,
+        on_open: Callable[[httpx.Response], None] | None = None,
     ) -> Iterator[StreamEvent]:
         """The events of an SSE route as they arrive; ends when the server closes the stream."""
         headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
@@ -133,6 +136,8 @@ class HttpCore:
                 content=content,
                 timeout=timeout,
             ) as source:
+                if on_open is not None:
+                    on_open(source.response)
                 if source.response.status_code >= 400:
                     source.response.read()
                     raise error_from_response(source.response)
@@ -144,6 +149,15 @@ class HttpCore:
             raise connection_failed(error) from error
         except SSEError as error:
             raise ConnectionFailed(str(error), kind="unavailable") from error
+
+
+def abort(response: httpx.Response) -> None:
+    """Cut a streaming response from another thread: shutting the socket down wakes a blocked read."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _decode(data: str) -> Any:

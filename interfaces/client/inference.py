@@ -78,7 +78,7 @@ class Inference:
         task_id: str,
         worker_id: str,
         *,
-        body_: JsonObject | None = None,
+        body_: Any = None,
         error: str | None = None,
         status: str | None = None,
     ) -> InferenceTask:

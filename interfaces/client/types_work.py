@@ -65,9 +65,50 @@ class Provider(TypedDict, total=False):
     hibernating: bool
 
 
+class Llm(TypedDict):
+    name: str
+    model: str
+    type: str | None
+    tier: str | None
+    poolName: str
+    workerId: str
+    status: Literal["active", "inactive", "hibernating"]
+
+
 class Registration(TypedDict):
     workerId: str
-    llms: list[JsonObject]
+    llms: list[Llm]
+
+
+class Worker(TypedDict):
+    workerId: str
+    status: Literal["active", "inactive"]
+    bound: bool
+    workerStatus: Any
+    externalMetadata: JsonObject
+    internalMetadata: JsonObject
+    state: JsonObject
+    llms: list[Llm]
+    createdAt: str
+    updatedAt: str
+    position: int
+
+
+class WorkerList(TypedDict):
+    items: list[Worker]
+    count: int
+
+
+class LlmList(TypedDict):
+    items: list[Llm]
+    count: int
+
+
+class WakeAnswer(TypedDict):
+    wakeId: str
+    llmName: str
+    ok: bool
+    error: str | None
 
 
 class StatePatch(TypedDict, total=False):
@@ -81,18 +122,18 @@ class InferenceTask(TypedDict):
     status: InferenceStatus
     poolName: str
     llmName: str
-    model: str | None
+    model: str
     tier: str | None
     claimedBy: str | None
-    requestBody: JsonObject
-    responseBody: JsonObject | None
+    requestBody: Any
+    responseBody: Any
     errorMessage: str | None
     streaming: bool
     createdAt: str
     claimedAt: str | None
     streamStartedAt: str | None
     completedAt: str | None
-    ownerId: str | None
+    ownerId: str
     agentId: str | None
     position: int
 

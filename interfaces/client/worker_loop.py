@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from interfaces.client.client import AgentRunClient
-from interfaces.client.core import HttpCore
+from interfaces.client.core import abort
 from interfaces.client.errors import ClientError, Conflict, NotFound
 from interfaces.client.types_runs import JsonObject
 from interfaces.client.types_work import ChannelTask, ChannelWake, Provider
 from interfaces.client.uploader import WorkerStateUploader
-from interfaces.client.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,8 @@ class WorkerLoop:
         self._lock = threading.Lock()
         self._running: set[str] = set()
         self._pool = ThreadPoolExecutor(max_parallel, thread_name_prefix="worker-task")
-        # The channel has connections of its own, so `stop()` can close them under a blocked read.
-        self._channel_core: HttpCore | None = None
+        # The open channel response, so `stop()` can cut it under a blocked read.
+        self._channel: httpx.Response | None = None
         base, cap, jitter = state_backoff
         self.state = WorkerStateUploader(self._put_state, base=base, cap=cap, jitter=jitter)
         self._threads: list[threading.Thread] = []
@@ -95,9 +96,9 @@ class WorkerLoop:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         with self._lock:
-            core = self._channel_core
-        if core is not None:
-            core.close()
+            channel = self._channel
+        if channel is not None:
+            abort(channel)
         for thread in self._threads:
             thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -131,6 +132,7 @@ class WorkerLoop:
     def _register(self) -> None:
         registration = self.client.workers.register(self.providers, worker_id=self.worker_id)
         self.worker_id = registration["workerId"]
+        self.connections += 1
         self.state.enqueue(
             {"workerStatus": self._status(), "externalMetadata": {"connections": self.connections}}
         )
@@ -138,15 +140,12 @@ class WorkerLoop:
     def _consume(self) -> bool:
         """Read the channel until it ends; True if it delivered anything (the connection was good)."""
         assert self.worker_id is not None
-        core = self.client.core.clone()
-        with self._lock:
-            if self._stop.is_set():
-                return False
-            self._channel_core = core
         delivered = False
         try:
-            self.connections += 1
-            for event in Workers(core).channel(self.worker_id, read_timeout=self.channel_read_timeout):
+            channel = self.client.workers.channel(
+                self.worker_id, read_timeout=self.channel_read_timeout, on_open=self._opened
+            )
+            for event in channel:
                 delivered = True
                 if self._stop.is_set():
                     break
@@ -156,9 +155,15 @@ class WorkerLoop:
                     self._pool.submit(self._wake, event.data)
         finally:
             with self._lock:
-                self._channel_core = None
-            core.close()
+                self._channel = None
         return delivered
+
+    def _opened(self, response: httpx.Response) -> None:
+        with self._lock:
+            self._channel = response
+            stopping = self._stop.is_set()
+        if stopping:
+            abort(response)
 
     def _accept(self, task: ChannelTask) -> None:
         with self._lock:
