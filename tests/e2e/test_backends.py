@@ -110,7 +110,11 @@ def test_clients_may_not_record_a_backend_but_workers_may(server: Server, client
     worker = server.client("worker")
     assert worker.ok(resolve(worker, run["id"], "gpu-1"))["changed"] is True
     anonymous = server.client("")
-    for response in (resolve(anonymous, run["id"], "gpu-2"), anonymous.get("/backends")):
+    for response in (
+        resolve(anonymous, run["id"], "gpu-2"),
+        anonymous.get(f"/runs/{run['id']}/backend"),
+        anonymous.get("/backends"),
+    ):
         assert response.status_code == 401 and error_kind(response) == "unauthorized"
 
 

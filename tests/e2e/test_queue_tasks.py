@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from interfaces.http.models_queue import QueueReadCursorOut, QueueTaskOut
@@ -160,15 +161,29 @@ def test_creating_in_another_tenant_or_without_the_permission_is_forbidden(serve
         assert response.status_code == 403 and error_kind(response) == "forbidden"
 
 
-def test_queue_routes_need_a_token(server: Server) -> None:
+QUEUE_ROUTES = [
+    ("POST", "/queue/tasks"),
+    ("GET", "/queue/tasks"),
+    ("GET", "/queue/tasks/{task}"),
+    ("POST", "/queue/tasks/{task}/attempts"),
+    ("POST", "/queue/tasks/{task}/cancel"),
+    ("POST", "/queue/tasks/{task}/read"),
+    ("GET", "/queue/stats"),
+    ("GET", "/queue/commander"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), QUEUE_ROUTES, ids=[f"{m} {p}" for m, p in QUEUE_ROUTES])
+def test_every_queue_route_needs_a_token(server: Server, client: Api, method: str, path: str) -> None:
+    task = create(client, unique("q"))
     anonymous = server.client("")
-    for response in (
-        anonymous.post("/queue/tasks", task_body(unique("q"))),
-        anonymous.get("/queue/tasks"),
-        anonymous.get("/queue/stats"),
-        anonymous.get("/queue/commander"),
-    ):
-        assert response.status_code == 401 and error_kind(response) == "unauthorized"
+    url = path.replace("{task}", task["id"])
+    response = anonymous.get(url) if method == "GET" else anonymous.post(url, task_body(unique("q")))
+    assert response.status_code == 401 and error_kind(response) == "unauthorized"
+    wrong = httpx.request(
+        method, server.base_url + "/api/v1" + url, headers={"Authorization": "Bearer not-a-token"}
+    )
+    assert wrong.status_code == 401 and error_kind(wrong) == "unauthorized"
 
 
 # -- read -----------------------------------------------------------------------------
