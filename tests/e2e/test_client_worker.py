@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.client import AgentRunClient, ClientError
+from interfaces.client import AgentRunClient, ClientError, NotFound, Unavailable
 from interfaces.client.types_work import ChannelTask, InferenceTask, Worker
 from interfaces.client.worker_loop import TaskContext, WorkerLoop
 from tests.support.postgres import throwaway_database
@@ -133,3 +133,42 @@ def test_stopping_the_worker_ends_its_threads_promptly(own_server: Server) -> No
     worker_client.close()
     assert time.monotonic() - started < 5
     assert not any(t.name.startswith("worker-channel") for t in threading.enumerate())
+
+
+def test_inference_routes_through_the_client(server: Server) -> None:
+    client = AgentRunClient(server.base_url, token_of("client"), timeout=10)
+    admin = AgentRunClient(server.base_url, token_of("admin"), timeout=10)
+    worker_client = AgentRunClient(server.base_url, token_of("worker"), timeout=5)
+    llm = unique("llm")
+    loop = WorkerLoop(worker_client, [{"name": llm, "model": "echo-1"}], echo).start()
+    try:
+        worker_id = eventually(lambda: loop.worker_id)
+        eventually(lambda: admin.workers.get(worker_id)["bound"])
+        assert any(w["workerId"] == worker_id for w in admin.workers.list()["items"])
+        assert any(item["name"] == llm for item in admin.workers.llms()["items"])
+
+        task = client.inference.create(llm, {"prompt": "s"}, stream=True, agent_id="agent-1")
+        names = []
+        for event in client.inference.stream(task["id"]):
+            names.append(event.event)
+            if event.event in ("completed", "error", "cancelled"):
+                break
+        assert "chunk" in names and names[-1] == "completed"
+        assert task["id"] in {t["id"] for t in client.inference.list(agent_id="agent-1")["items"]}
+
+        answer = client.inference.infer(llm, {"messages": [{"role": "user", "content": "hi"}], "prompt": "i"})
+        assert "echo" in str(answer)
+
+        unbound = unique("llm")
+        worker_client.workers.register([{"name": unbound, "model": "m"}])  # registered, never bound
+        with pytest.raises(Unavailable):
+            client.inference.create(unbound, {"prompt": "x"}, fail_fast=True)
+        with pytest.raises(NotFound):
+            client.inference.create(unique("nobody"), {"prompt": "x"})
+        queued = client.inference.create(unbound, {"prompt": "x"})
+        assert queued["status"] == "pending"
+        assert client.inference.cancel(queued["id"])["status"] == "cancelled"
+    finally:
+        loop.stop()
+        for c in (client, admin, worker_client):
+            c.close()
