@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def test_a_worker_on_the_client_completes_tasks_and_updates_its_state_across_a_r
 
         before = [client.inference.create(llm, {"prompt": f"b{i}"}, stream=i % 2 == 0) for i in range(4)]
         for task in before:
-            done = eventually(lambda task=task: completed(client, task["id"]))
+            done = eventually(partial(completed, client, task["id"]))
             assert done["claimedBy"] == worker_id
             assert (
                 done["responseBody"]["choices"][0]["message"]["content"]
@@ -98,7 +99,7 @@ def test_a_worker_on_the_client_completes_tasks_and_updates_its_state_across_a_r
 
         after = [client.inference.create(llm, {"prompt": f"a{i}"}) for i in range(4)]
         for task in in_flight + after:
-            done = eventually(lambda task=task: completed(client, task["id"]), timeout=30)
+            done = eventually(partial(completed, client, task["id"]), timeout=30)
             assert (
                 done["responseBody"]["choices"][0]["message"]["content"]
                 == f"echo {task['requestBody']['prompt']}"
@@ -124,8 +125,8 @@ def test_a_worker_on_the_client_completes_tasks_and_updates_its_state_across_a_r
             c.close()
 
 
-def test_stopping_the_worker_ends_its_threads_promptly(own_server: Server) -> None:
-    worker_client = AgentRunClient(own_server.base_url, token_of("worker"), timeout=5)
+def test_stopping_the_worker_ends_its_threads_promptly(server: Server) -> None:
+    worker_client = AgentRunClient(server.base_url, token_of("worker"), timeout=5)
     loop = WorkerLoop(worker_client, [{"name": unique("llm"), "model": "echo-1"}], echo).start()
     eventually(lambda: loop.connections >= 1 and loop.worker_id)
     started = time.monotonic()
