@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from application.base import UseCases
@@ -12,7 +12,7 @@ from application.workers import WorkerUseCases
 from domain.inference_task import RETENTION_ID, InferenceRetention
 from domain.timestamps import iso, micros
 from domain.worker import Worker, worker_aggregate_id
-from projections import inference_queries
+from projections import inference_queries, worker_queries
 
 WORKER_TIMEOUT = 90.0
 PENDING_TIMEOUT = 3600
@@ -67,8 +67,6 @@ class InferenceSweeper(UseCases):
             worker = self.store.get(worker_aggregate_id(worker_id))
             if not isinstance(worker, Worker) or not worker.active:
                 return False
-            from datetime import UTC, datetime
-
             last = iso(datetime.fromtimestamp(last_us / 1_000_000, UTC))
             worker.unbind(None, "heartbeat timeout", self.clock())
             worker.go_inactive(last, self.clock())
@@ -88,11 +86,8 @@ class InferenceSweeper(UseCases):
         llms_before = micros(now - LLM_RETENTION)
         with self.views.read() as cur:
             old_tasks = inference_queries.any_terminal_before(cur, tasks_before)
-            old_llms = cur.execute(
-                "SELECT worker_id FROM registry_workers WHERE active = 0 AND inactive_since_us < ? LIMIT 1",
-                (llms_before,),
-            ).fetchone()
-        if not old_tasks and old_llms is None:
+            old_llms = worker_queries.any_inactive_before(cur, llms_before)
+        if not old_tasks and not old_llms:
             return 0
 
         def attempt() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -123,7 +124,7 @@ class InferenceTaskUseCases(UseCases):
 
         return retry_on_conflict(attempt)
 
-    def list(
+    def list_tasks(
         self,
         principal: Principal,
         *,
@@ -133,7 +134,7 @@ class InferenceTaskUseCases(UseCases):
         limit: int,
         cursor: str | None,
         min_position: int | None,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[builtins.list[dict[str, Any]], str | None]:
         principal.require(access.READ)
         if status is not None and status not in STATUSES:
             raise SchemaInvalidError(f"unknown status {status!r}", allowed=list(STATUSES))

@@ -67,9 +67,9 @@ class TaskWaiters:
             last_status = "pending"
             while True:
                 if record["status"] in TERMINAL:
-                    for message in sub.drain():
-                        if message.get("type") == "chunk":
-                            yield "chunk", {"data": message["data"]}
+                    for queued in sub.drain():
+                        if queued.get("type") == "chunk":
+                            yield "chunk", {"data": queued["data"]}
                     yield terminal_event(record)
                     return
                 if record["status"] != last_status:

@@ -141,7 +141,7 @@ class WorkerUseCases(UseCases):
             raise NotFoundError(f"worker {worker_id} was not found")
         return record
 
-    def list(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
+    def list_workers(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
         self._require_read(principal)
         self.wait_for_views(min_position)
         with self.views.read() as cur:

@@ -8,6 +8,7 @@ plus chunk data: a lost one delays a waiter until its timer re-reads the store, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import uuid
@@ -36,10 +37,9 @@ class Subscription:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     def put(self, message: dict[str, Any]) -> None:
-        try:
+        # A closed loop means the subscriber is gone.
+        with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
-        except RuntimeError:  # the loop is closed: the subscriber is gone
-            pass
 
     async def get(self, timeout: float) -> dict[str, Any] | None:
         """The next message, or None after `timeout` seconds."""

@@ -62,7 +62,8 @@ def list_tasks(
     cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of tasks, newest first, and the cursor of the next page."""
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
     for column, value in (
         ("owner_id", owner_id),
         ("status", status),

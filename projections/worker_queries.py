@@ -40,8 +40,8 @@ def get_llm(cur: ViewCursor, name: str) -> dict[str, Any] | None:
 
 def bound_workers_of_pool(cur: ViewCursor, pool: str) -> list[str]:
     rows = cur.execute(
-        "SELECT DISTINCT w.worker_id FROM registry_llms l JOIN registry_workers w ON w.worker_id = l.worker_id "
-        "WHERE l.pool_key = ? AND w.channel_id IS NOT NULL AND w.active = 1",
+        "SELECT DISTINCT w.worker_id FROM registry_llms l JOIN registry_workers w "
+        "ON w.worker_id = l.worker_id WHERE l.pool_key = ? AND w.channel_id IS NOT NULL AND w.active = 1",
         (pool,),
     ).fetchall()
     return [row["worker_id"] for row in rows]
@@ -78,3 +78,12 @@ def list_workers(cur: ViewCursor) -> list[dict[str, Any]]:
     for r in cur.execute(f"{_LLM_SELECT} ORDER BY l.name").fetchall():
         llms.setdefault(r["worker_id"], []).append(llm_record(r))
     return [worker_record(row, llms.get(row["worker_id"], [])) for row in rows]
+
+
+def any_inactive_before(cur: ViewCursor, before_us: int) -> bool:
+    """Whether a worker has been inactive since before `before_us` (its LLMs are due to leave)."""
+    row = cur.execute(
+        "SELECT worker_id FROM registry_workers WHERE active = 0 AND inactive_since_us < ? LIMIT 1",
+        (before_us,),
+    ).fetchone()
+    return row is not None

@@ -69,7 +69,9 @@ def test_four_workers_drain_two_thousand_tasks_from_eight_callers_exactly_once(p
         posted = []
         for i in range(TASKS // CALLERS):
             request = {"caller": n, "i": i}
-            posted.append(api.ok(api.post("/inference-tasks", {"llmName": llms[i % WORKERS], "request": request}), 202))
+            posted.append(
+                api.ok(api.post("/inference-tasks", {"llmName": llms[i % WORKERS], "request": request}), 202)
+            )
         return [(task, api.ok(api.get(f"/inference-tasks/{task['id']}", waitMs=60_000))) for task in posted]
 
     started = time.monotonic()

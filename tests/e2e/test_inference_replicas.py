@@ -40,7 +40,7 @@ def test_a_long_poll_on_a_answers_within_100ms_of_a_result_posted_to_b(replicas:
             channel.tasks(1)
             answer: dict[str, Any] = {}
 
-            def wait(task_id: str = task["id"]) -> None:
+            def wait(task_id: str = task["id"], answer: dict[str, Any] = answer) -> None:
                 answer["body"] = client.ok(client.get(f"/inference-tasks/{task_id}", waitMs=10_000))
                 answer["at"] = time.monotonic()
 
@@ -48,7 +48,9 @@ def test_a_long_poll_on_a_answers_within_100ms_of_a_result_posted_to_b(replicas:
             waiter.start()
             time.sleep(0.2)
             posted = time.monotonic()
-            worker.ok(worker.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "b"}))
+            worker.ok(
+                worker.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "b"})
+            )
             waiter.join(10)
             assert answer["body"]["status"] == "completed"
             latencies.append(answer["at"] - posted)
@@ -63,20 +65,24 @@ def test_a_stream_on_a_receives_chunks_posted_to_b_in_order(replicas: Any) -> No
     channel = ChannelClient(b, worker_id).start()
     client, worker = a.client("client"), b.client("worker")
     try:
-        task = client.ok(client.post("/inference-tasks", {"llmName": llm, "request": {}, "stream": True}), 202)
+        task = client.ok(
+            client.post("/inference-tasks", {"llmName": llm, "request": {}, "stream": True}), 202
+        )
         channel.tasks(1)
         events: list[tuple[str, Any]] = []
         opened = threading.Event()
 
         def listen() -> None:
             headers = {"Authorization": f"Bearer {token_of('client')}"}
-            with httpx.Client(base_url=a.base_url + "/api/v1", headers=headers, timeout=30) as http:
-                with connect_sse(http, "GET", f"/inference-tasks/{task['id']}/stream") as source:
-                    opened.set()
-                    for sse in source.iter_sse():
-                        events.append((sse.event, orjson.loads(sse.data)))
-                        if sse.event in ("completed", "error", "cancelled"):
-                            return
+            with (
+                httpx.Client(base_url=a.base_url + "/api/v1", headers=headers, timeout=30) as http,
+                connect_sse(http, "GET", f"/inference-tasks/{task['id']}/stream") as source,
+            ):
+                opened.set()
+                for sse in source.iter_sse():
+                    events.append((sse.event, orjson.loads(sse.data)))
+                    if sse.event in ("completed", "error", "cancelled"):
+                        return
 
         reader = threading.Thread(target=listen)
         reader.start()
@@ -85,9 +91,13 @@ def test_a_stream_on_a_receives_chunks_posted_to_b_in_order(replicas: Any) -> No
         big = "x" * 20_000  # past the NOTIFY payload limit: travels in parts
         sent = [f"c{n}" for n in range(20)] + [big]
         for data in sent:
-            response = worker.post(f"/inference-tasks/{task['id']}/chunks", {"workerId": worker_id, "data": data})
+            response = worker.post(
+                f"/inference-tasks/{task['id']}/chunks", {"workerId": worker_id, "data": data}
+            )
             assert response.status_code == 204
-        worker.ok(worker.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "done"}))
+        worker.ok(
+            worker.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "done"})
+        )
         reader.join(10)
         assert [d["data"] for name, d in events if name == "chunk"] == sent
         assert events[-1] == ("completed", {"responseBody": "done"})

@@ -30,7 +30,9 @@ def enqueue(api: Api, llm: str, **extra: Any) -> dict[str, Any]:
     return api.ok(api.post("/inference-tasks", body), 202)
 
 
-def test_a_task_queued_before_the_worker_binds_is_drained_on_bind(server: Server, client: Api, worker_api: Api) -> None:
+def test_a_task_queued_before_the_worker_binds_is_drained_on_bind(
+    server: Server, client: Api, worker_api: Api
+) -> None:
     worker_id, llm = register(server)
     task = enqueue(client, llm)
     assert task["status"] == "pending" and task["poolName"] == llm and task["ownerId"] == "client-principal"
@@ -38,14 +40,26 @@ def test_a_task_queued_before_the_worker_binds_is_drained_on_bind(server: Server
     try:
         (frame,) = channel.tasks(1)
         assert frame == {
-            "taskId": task["id"], "llmName": llm, "poolName": llm, "model": "m1",
-            "request": {"messages": [{"role": "user", "content": "hi"}]}, "streaming": False,
+            "taskId": task["id"],
+            "llmName": llm,
+            "poolName": llm,
+            "model": "m1",
+            "request": {"messages": [{"role": "user", "content": "hi"}]},
+            "streaming": False,
         }
         claimed = client.ok(client.get(f"/inference-tasks/{task['id']}"))
         assert claimed["status"] == "claimed" and claimed["claimedBy"] == worker_id
-        done = worker_api.ok(worker_api.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": {"answer": 42}}))
+        done = worker_api.ok(
+            worker_api.post(
+                f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": {"answer": 42}}
+            )
+        )
         assert done["status"] == "completed" and done["responseBody"] == {"answer": 42}
-        again = worker_api.ok(worker_api.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": {"answer": 0}}))
+        again = worker_api.ok(
+            worker_api.post(
+                f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": {"answer": 0}}
+            )
+        )
         assert again["responseBody"] == {"answer": 42} and again["position"] == done["position"]
     finally:
         channel.close()
@@ -71,7 +85,9 @@ def test_a_new_task_is_pushed_live_and_the_long_poll_answers_when_the_result_lan
         time.sleep(0.3)
         assert "response" not in result
         posted = time.monotonic()
-        worker_api.ok(worker_api.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "ok"}))
+        worker_api.ok(
+            worker_api.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "ok"})
+        )
         waiter.join(10)
         body = client.ok(result["response"])
         assert body["status"] == "completed" and body["responseBody"] == "ok" and body["agentId"] == "agent-7"
@@ -88,22 +104,33 @@ def test_wait_ms_answers_the_pending_task_after_the_wait(server: Server, client:
     assert body["status"] == "pending" and 0.25 < time.monotonic() - started < 3
 
 
-def test_only_the_claiming_worker_may_write_chunks_or_the_result(server: Server, client: Api, worker_api: Api) -> None:
+def test_only_the_claiming_worker_may_write_chunks_or_the_result(
+    server: Server, client: Api, worker_api: Api
+) -> None:
     worker_id, llm = register(server)
     channel = ChannelClient(server, worker_id).start()
     try:
         task = enqueue(client, llm)
         channel.tasks(1)
-        for path, body in (("chunks", {"workerId": "intruder", "data": "x"}), ("result", {"workerId": "intruder", "body": 1})):
+        for path, body in (
+            ("chunks", {"workerId": "intruder", "data": "x"}),
+            ("result", {"workerId": "intruder", "body": 1}),
+        ):
             response = worker_api.post(f"/inference-tasks/{task['id']}/{path}", body)
             assert response.status_code == 409 and error_kind(response) == "stale-attempt"
-        failed = worker_api.ok(worker_api.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "error": "upstream 500"}))
+        failed = worker_api.ok(
+            worker_api.post(
+                f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "error": "upstream 500"}
+            )
+        )
         assert failed["status"] == "error" and failed["errorMessage"] == "upstream 500"
     finally:
         channel.close()
 
 
-def test_the_stream_sends_status_chunks_in_order_then_completed(server: Server, client: Api, worker_api: Api) -> None:
+def test_the_stream_sends_status_chunks_in_order_then_completed(
+    server: Server, client: Api, worker_api: Api
+) -> None:
     worker_id, llm = register(server)
     channel = ChannelClient(server, worker_id).start()
     try:
@@ -113,7 +140,14 @@ def test_the_stream_sends_status_chunks_in_order_then_completed(server: Server, 
         opened = threading.Event()
 
         def listen() -> None:
-            with httpx.Client(base_url=server.base_url + "/api/v1", headers={"Authorization": f"Bearer {token_of('client')}"}, timeout=30) as http, connect_sse(http, "GET", f"/inference-tasks/{task['id']}/stream") as source:
+            with (
+                httpx.Client(
+                    base_url=server.base_url + "/api/v1",
+                    headers={"Authorization": f"Bearer {token_of('client')}"},
+                    timeout=30,
+                ) as http,
+                connect_sse(http, "GET", f"/inference-tasks/{task['id']}/stream") as source,
+            ):
                 opened.set()
                 for sse in source.iter_sse():
                     events.append((sse.event, orjson.loads(sse.data)))
@@ -125,9 +159,15 @@ def test_the_stream_sends_status_chunks_in_order_then_completed(server: Server, 
         assert opened.wait(10)
         time.sleep(0.3)
         for n in range(5):
-            response = worker_api.post(f"/inference-tasks/{task['id']}/chunks", {"workerId": worker_id, "data": f"d{n}"})
+            response = worker_api.post(
+                f"/inference-tasks/{task['id']}/chunks", {"workerId": worker_id, "data": f"d{n}"}
+            )
             assert response.status_code == 204, response.text
-        worker_api.ok(worker_api.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "d0d1d2d3d4"}))
+        worker_api.ok(
+            worker_api.post(
+                f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "d0d1d2d3d4"}
+            )
+        )
         reader.join(10)
         chunks = [data["data"] for name, data in events if name == "chunk"]
         assert chunks == [f"d{n}" for n in range(5)]
@@ -160,11 +200,17 @@ def test_cancel_is_idempotent_and_the_listing_is_scoped_to_the_owner(server: Ser
     assert other.ok(other.get("/inference-tasks", poolName=llm))["items"] == []
     assert error_kind(other.get(f"/inference-tasks/{task['id']}")) == "not-found"
     operator = server.client("operator")
-    assert [t["id"] for t in operator.ok(operator.get("/inference-tasks", poolName=llm))["items"]] == [task["id"]]
+    assert [t["id"] for t in operator.ok(operator.get("/inference-tasks", poolName=llm))["items"]] == [
+        task["id"]
+    ]
 
 
-def test_bad_input_and_unknown_names_answer_the_envelope(server: Server, client: Api, worker_api: Api) -> None:
-    assert error_kind(client.post("/inference-tasks", {"llmName": unique("nope"), "request": {}})) == "not-found"
+def test_bad_input_and_unknown_names_answer_the_envelope(
+    server: Server, client: Api, worker_api: Api
+) -> None:
+    assert (
+        error_kind(client.post("/inference-tasks", {"llmName": unique("nope"), "request": {}})) == "not-found"
+    )
     assert error_kind(client.post("/inference-tasks", {"llmName": "x"})) == "schema-invalid"
     assert error_kind(client.get("/inference-tasks/inf_missing")) == "not-found"
     assert error_kind(client.get("/inference-tasks", status="bogus")) == "schema-invalid"

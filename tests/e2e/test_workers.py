@@ -23,8 +23,13 @@ def test_the_same_worker_id_again_is_a_sticky_reconnect(server: Server, worker_a
     again = worker_api.ok(worker_api.post("/workers", {"workerId": first["workerId"], **body}), 200)
     assert again == first
     assert first["llms"][0] == {
-        "name": llm, "model": "m1", "type": None, "tier": "fast", "poolName": "pool-x",
-        "workerId": first["workerId"], "status": "active",
+        "name": llm,
+        "model": "m1",
+        "type": None,
+        "tier": "fast",
+        "poolName": "pool-x",
+        "workerId": first["workerId"],
+        "status": "active",
     }
 
 
@@ -34,12 +39,24 @@ def test_an_llm_name_of_another_active_worker_conflicts(server: Server, worker_a
     assert response.status_code == 409 and error_kind(response) == "conflict"
 
 
-def test_state_merges_metadata_one_level_deep_and_top_level_keys_last_win(server: Server, worker_api: Api) -> None:
+def test_state_merges_metadata_one_level_deep_and_top_level_keys_last_win(
+    server: Server, worker_api: Api
+) -> None:
     worker_id, _ = register(server)
     put: Any = worker_api.http.put
-    first = put(f"/workers/{worker_id}/state", json={"workerStatus": "busy", "externalMetadata": {"a": 1, "b": {"x": 1}}})
+    first = put(
+        f"/workers/{worker_id}/state",
+        json={"workerStatus": "busy", "externalMetadata": {"a": 1, "b": {"x": 1}}},
+    )
     assert first.status_code == 200, first.text
-    second = put(f"/workers/{worker_id}/state", json={"workerStatus": "idle", "externalMetadata": {"a": None, "b": {"y": 2}}, "internalMetadata": {"k": "v"}})
+    second = put(
+        f"/workers/{worker_id}/state",
+        json={
+            "workerStatus": "idle",
+            "externalMetadata": {"a": None, "b": {"y": 2}},
+            "internalMetadata": {"k": "v"},
+        },
+    )
     state = worker_api.ok(second)
     assert state["workerStatus"] == "idle"
     assert state["externalMetadata"] == {"b": {"y": 2}}
@@ -67,7 +84,10 @@ def test_a_dropped_channel_reverts_its_tasks_and_a_sibling_finishes_them_for_the
     second_id, _ = register(server, pool=pool)
     client = server.client("client")
     first = ChannelClient(server, first_id).start()
-    tasks = [client.ok(client.post("/inference-tasks", {"llmName": llm, "request": {"n": n}}), 202) for n in range(3)]
+    tasks = [
+        client.ok(client.post("/inference-tasks", {"llmName": llm, "request": {"n": n}}), 202)
+        for n in range(3)
+    ]
     claimed = first.tasks(3)
     assert sorted(t["taskId"] for t in claimed) == sorted(t["id"] for t in tasks)
     answers: dict[str, Any] = {}
@@ -82,14 +102,21 @@ def test_a_dropped_channel_reverts_its_tasks_and_a_sibling_finishes_them_for_the
     second = ChannelClient(server, second_id).start()
     try:
         for frame in second.tasks(3, timeout=15):
-            worker_api.ok(worker_api.post(f"/inference-tasks/{frame['taskId']}/result", {"workerId": second_id, "body": frame["request"]}))
+            worker_api.ok(
+                worker_api.post(
+                    f"/inference-tasks/{frame['taskId']}/result",
+                    {"workerId": second_id, "body": frame["request"]},
+                )
+            )
         for w in waiters:
             w.join(20)
         for n, task in enumerate(tasks):
             assert answers[task["id"]]["status"] == "completed"
             assert answers[task["id"]]["claimedBy"] == second_id
             assert answers[task["id"]]["responseBody"] == {"n": n}
-        late = worker_api.post(f"/inference-tasks/{tasks[0]['id']}/result", {"workerId": first_id, "body": "late"})
+        late = worker_api.post(
+            f"/inference-tasks/{tasks[0]['id']}/result", {"workerId": first_id, "body": "late"}
+        )
         assert worker_api.ok(late)["responseBody"] == {"n": 0}
         view = worker_api.ok(worker_api.get(f"/workers/{first_id}"))
         assert view["bound"] is False

@@ -65,7 +65,9 @@ class ChannelClient:
         self._thread.join(5)
 
 
-def register(server: Server, pool: str | None = None, llm: str | None = None, **provider: Any) -> tuple[str, str]:
+def register(
+    server: Server, pool: str | None = None, llm: str | None = None, **provider: Any
+) -> tuple[str, str]:
     """Register a worker serving one LLM; returns (workerId, llmName)."""
     api = server.client("worker")
     llm = llm or unique("llm")

@@ -75,7 +75,7 @@ def cancel_task(call: Call) -> Any:
 
 def list_tasks(call: Call) -> Any:
     q = call.query(TaskListQuery)
-    items, next_cursor = call.app.inference_tasks.list(
+    items, next_cursor = call.app.inference_tasks.list_tasks(
         call.principal,
         status=q.status,
         pool_name=q.pool_name,

@@ -45,7 +45,7 @@ def get_worker(call: Call) -> Any:
 
 
 def list_workers(call: Call) -> Any:
-    items = call.app.workers.list(call.principal, call.query(RegistryQuery).min_position)
+    items = call.app.workers.list_workers(call.principal, call.query(RegistryQuery).min_position)
     return {"items": items, "count": len(items)}
 
 
