@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from infrastructure.settings import Settings
-from interfaces import cli_audit, cli_log, cli_projections
+from interfaces import cli_audit, cli_gc, cli_log, cli_projections
 
 log = logging.getLogger("agentrun")
 
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_projections.register(sub)
     cli_log.register(commands)
     cli_audit.register(commands)
+    cli_gc.register(commands)
     return parser
 
 

@@ -110,3 +110,31 @@ def test_exactly_one_of_sixteen_simultaneous_claims_of_a_task_wins(app: Containe
         with ThreadPoolExecutor(16) as pool:
             wins = list(pool.map(claim, range(16)))
         assert wins.count(True) == 1
+
+
+def test_gc_expires_an_old_pending_task_from_the_command_line(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from interfaces import cli
+
+    past = Clock()
+    past.advance(hours=-2)
+    old = Container(settings, clock=past)
+    old.start()
+    old.workers.register(SYSTEM, "w1", [{"name": "llm-1", "model": "m"}])
+    task = old.inference_tasks.enqueue(
+        CLIENT, llm_name="llm-1", request={}, stream=False, agent_id=None, fail_fast=False
+    )
+    old.close()
+    monkeypatch.setenv("AGENTRUN_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert cli.main(["gc", "--json"]) == 0
+    assert '"expired":1' in capsys.readouterr().out
+    again = Container(settings)
+    try:
+        assert (
+            again.inference_tasks.get(SYSTEM, task["id"])["errorMessage"] == "expired in pending after 3600s"
+        )
+    finally:
+        again.close()
