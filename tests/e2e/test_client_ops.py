@@ -72,7 +72,7 @@ def test_queue_tasks_through_the_client(connect: Connect) -> None:
 
 
 def test_the_backend_tracker_persists_switches_on_the_server(connect: Connect) -> None:
-    client, worker = connect("client"), connect("runner")  # the worker role may not read runs (yet)
+    client, worker = connect("client"), connect("worker")
     run = client.runs.create("tenant-a", "proj", "codex")
     tracker = BackendTracker.for_run(worker, run["id"])
     assert tracker.current() is None
