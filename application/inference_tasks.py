@@ -76,14 +76,16 @@ class InferenceTaskUseCases(UseCases):
         fail_fast: bool,
     ) -> dict[str, Any]:
         principal.require(access.INFERENCE_CREATE)
-        self.wait_for_views(None)
-        with self.views.read() as cur:
-            llm = worker_queries.get_llm(cur, llm_name)
-            if llm is None:
-                raise NotFoundError(f"llm {llm_name} was not found")
-            pool = llm["poolName"]
-            if fail_fast and not worker_queries.bound_workers_of_pool(cur, pool):
-                raise UnavailableError(f"no worker is bound for pool {pool!r}", poolName=pool)
+        llm, bound = self._route(llm_name, fail_fast)
+        if llm is None or (fail_fast and not bound):
+            # Maybe registered or bound a moment ago: read again once the views reach the head.
+            self.wait_for_views(None)
+            llm, bound = self._route(llm_name, fail_fast)
+        if llm is None:
+            raise NotFoundError(f"llm {llm_name} was not found")
+        pool = llm["poolName"]
+        if fail_fast and not bound:
+            raise UnavailableError(f"no worker is bound for pool {pool!r}", poolName=pool)
         if llm["status"] == "hibernating" and self.request_wake is not None:
             self.request_wake(llm_name)
         task = InferenceTask.enqueue(
@@ -98,6 +100,13 @@ class InferenceTaskUseCases(UseCases):
             now=self.clock(),
         )
         return self._saved(task)
+
+    def _route(self, llm_name: str, fail_fast: bool) -> tuple[dict[str, Any] | None, bool]:
+        """The LLM's registry row, and whether a worker of its pool is bound."""
+        with self.views.read() as cur:
+            llm = worker_queries.get_llm(cur, llm_name)
+            bound = bool(llm and fail_fast and worker_queries.bound_workers_of_pool(cur, llm["poolName"]))
+        return llm, bound
 
     def get(self, principal: Principal, task_id: str) -> dict[str, Any]:
         task = self.load_task(principal, task_id)
@@ -242,16 +251,17 @@ class InferenceTaskUseCases(UseCases):
 
     def _saved(self, task: InferenceTask) -> dict[str, Any]:
         position = max(self.store.save(task))
-        self.bus.publish(
-            task.id,
-            {
-                "type": "status",
-                "status": task.status,
-                "claimedBy": task.claimed_by,
-                "poolName": task.pool_name,
-            },
-        )
-        return task_record(task, position)
+        record = task_record(task, position)
+        message: dict[str, Any] = {
+            "type": "status",
+            "status": task.status,
+            "claimedBy": task.claimed_by,
+            "poolName": task.pool_name,
+        }
+        if task.is_terminal:
+            message["record"] = record  # a waiter answers with it, without reading the store again
+        self.bus.publish(task.id, message)
+        return record
 
 
 def _error_of(body: Any) -> str:

@@ -50,6 +50,8 @@ class TaskWaiters:
                     return record
                 while True:
                     message = await sub.get(min(remaining, self.poll_interval))
+                    if message is not None and "record" in message:
+                        return dict(message["record"])
                     # Chunks need no re-read; a status message or the timer does.
                     if message is None or message.get("type") != "chunk":
                         break
