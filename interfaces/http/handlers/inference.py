@@ -101,7 +101,7 @@ def post_result(call: Call) -> Any:
 
 
 def infer(call: Call) -> Any:
-    request = call.body.model_dump()
+    request = call.body.model_dump(exclude_unset=True)
     stream = bool(request.get("stream"))
     name = call.path["name"]
     call.app.workers.ensure_awake(call.principal, name)
