@@ -53,7 +53,7 @@ def read_tail(
             for sse in source.iter_sse():
                 if sse.retry is not None:
                     result.retries.append(sse.retry)
-                if sse.id:
+                if sse.id and sse.data:
                     result.frames.append(_frame(sse))
                 if len(result.frames) >= count or time.monotonic() > deadline:
                     break
@@ -72,7 +72,10 @@ def follow(
     timeout: float = 120.0,
     on_disconnect: Callable[[BaseException], None] | None = None,
 ) -> list[Frame]:
-    """Follow the tail across disconnects, resuming with `Last-Event-ID`, until `stop(frames)`."""
+    """Follow the tail across disconnects, resuming with `Last-Event-ID`, until `stop(frames)`.
+
+    A quiet stream times out after 3 s and reconnects, so `stop` is re-checked while idle.
+    """
     frames: list[Frame] = []
     last = after
     deadline = time.monotonic() + timeout
@@ -81,13 +84,13 @@ def follow(
         try:
             with (
                 httpx.Client(
-                    base_url=base_url + "/api/v1", headers=headers, timeout=httpx.Timeout(5, read=20)
+                    base_url=base_url + "/api/v1", headers=headers, timeout=httpx.Timeout(5, read=3)
                 ) as c,
                 connect_sse(c, "GET", "/events/stream", params=params or {}) as source,
             ):
                 source.response.raise_for_status()
                 for sse in source.iter_sse():
-                    if sse.id:
+                    if sse.id and sse.data:
                         frame = _frame(sse)
                         frames.append(frame)
                         last = frame.id
