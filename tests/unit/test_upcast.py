@@ -71,7 +71,8 @@ def test_a_stored_v1_event_loads_as_v2_through_its_upcaster() -> None:
 
 
 def test_new_events_are_stored_with_their_class_version_and_load_unchanged() -> None:
-    ticket = Ticket._create(Ticket.Opened, id="ticket-2", timestamp=datetime.now().astimezone(), tenant_id="t")
+    now = datetime.now().astimezone()
+    ticket = Ticket._create(Ticket.Opened, id="ticket-2", timestamp=now, tenant_id="t")
     ticket.assign(["bob", "eve"], "rotation", datetime.now().astimezone())
     m = mapper()
     record = m.to_stored_event(ticket.collect_events()[-1])
