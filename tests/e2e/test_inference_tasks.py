@@ -216,3 +216,32 @@ def test_bad_input_and_unknown_names_answer_the_envelope(
     assert error_kind(client.get("/inference-tasks", status="bogus")) == "schema-invalid"
     assert error_kind(worker_api.post("/inference-tasks", {"llmName": "x", "request": {}})) == "forbidden"
     assert error_kind(client.post("/workers", {"providers": [{"name": "a", "model": "m"}]})) == "forbidden"
+
+
+def test_a_hundred_and_twenty_concurrent_long_polls_all_get_their_results(
+    server: Server, client: Api, worker_api: Api
+) -> None:
+    worker_id, llm = register(server)
+    tasks = [enqueue(client, llm, request={"n": n}) for n in range(120)]
+    answers: dict[str, Any] = {}
+
+    def wait(task_id: str) -> None:
+        api = server.client("client")
+        answers[task_id] = api.ok(api.get(f"/inference-tasks/{task_id}", waitMs=30_000))
+
+    waiters = [threading.Thread(target=wait, args=(t["id"],)) for t in tasks]
+    for w in waiters:
+        w.start()
+    time.sleep(0.5)
+    # With more waiters than handler threads parked, the server still answers other requests.
+    assert client.ok(client.get(f"/inference-tasks/{tasks[0]['id']}"))["status"] == "pending"
+    channel = ChannelClient(server, worker_id).start()
+    try:
+        for frame in channel.tasks(120):
+            body = {"workerId": worker_id, "body": frame["request"]}
+            worker_api.ok(worker_api.post(f"/inference-tasks/{frame['taskId']}/result", body))
+        for w in waiters:
+            w.join(30)
+    finally:
+        channel.close()
+    assert [answers[t["id"]]["responseBody"] for t in tasks] == [{"n": n} for n in range(120)]
