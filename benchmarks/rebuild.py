@@ -1,0 +1,210 @@
+"""Full rebuild of every projection beside plain eventsourcing `ProjectionRunner` catch-up, and
+commit-to-SSE latency with many tail clients, on PostgreSQL.
+
+    python -m benchmarks.rebuild --events 200000 --tails 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.projection import Projection as LibraryProjection
+from eventsourcing.projection import ProjectionRunner as LibraryRunner
+from httpx_sse import aconnect_sse
+
+from application.access import SYSTEM
+from benchmarks.database import DEFAULT_ADMIN_URL, throwaway_database
+from infrastructure.event_log import AgentRunLog, postgres_env
+from infrastructure.rebuild import Rebuild
+from infrastructure.settings import Settings
+from interfaces.bootstrap import Container, all_projections
+
+BATCH = 500
+
+
+def fill(container: Container, events: int) -> int:
+    """Runs with sessions, a turn each, and run events in batches of 500; returns the head."""
+    written = 0
+    n = 0
+    while written < events:
+        run = container.runs.create(
+            SYSTEM,
+            tenant_id="tenant-a",
+            project_id="bench",
+            backend_profile="codex",
+            session_ref={"sessionId": f"bench-{n}"},
+            resource_bundle_ref=None,
+        )
+        container.commands.create(
+            SYSTEM, run["id"], command_type="turn", payload={"prompt": f"p{n}"}, idempotency_key=None
+        )
+        epoch = container.runs.claim(SYSTEM, run["id"], "bench-runner", 600_000)["claimEpoch"]
+        for _ in range(4):
+            batch = [{"type": "usage", "payload": {"i": i}, "claimEpoch": epoch} for i in range(BATCH)]
+            container.run_events.append(SYSTEM, run["id"], batch)
+        written += 4 * BATCH + 4
+        n += 1
+    return container.log.head()
+
+
+def bench_rebuild(container: Container) -> tuple[int, float]:
+    with tempfile.TemporaryDirectory() as side:
+        job = Rebuild(container.log, container.db, container.projections, Path(side))
+        try:
+            started = time.perf_counter()
+            position = job.build()
+            elapsed = time.perf_counter() - started
+        finally:
+            job.close()
+    return position, elapsed
+
+
+class CountingView(PostgresTrackingRecorder):
+    """The library's pattern: one transaction per event, a view row and the tracking row."""
+
+    def count(self, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("UPDATE bench_counter SET n = n + 1")
+            self._insert_tracking(curs, tracking)
+
+
+class CountingProjection(LibraryProjection[CountingView]):
+    name = "counting"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.count(tracking)
+
+
+def bench_library(url: str, head: int) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_counter (n BIGINT NOT NULL)")
+        conn.execute("INSERT INTO bench_counter VALUES (0)")
+    started = time.perf_counter()
+    with LibraryRunner(
+        application_class=AgentRunLog,
+        projection_class=CountingProjection,
+        view_class=CountingView,
+        env=postgres_env(url, 10),
+    ) as runner:
+        runner.wait(head, timeout=3600)
+    return time.perf_counter() - started
+
+
+async def tail_latency(base_url: str, token: str, tails: int, events: int, run_id: str) -> list[float]:
+    """Each of `tails` clients follows the log; a writer appends `events` one at a time."""
+    committed: dict[int, float] = {}
+    latencies: list[float] = []
+    ready = asyncio.Event()
+    connected = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1", headers=headers, timeout=60) as http:
+        head = (await http.get("/events", params={"after": 0, "limit": 1})).json()
+        del head
+
+        async def follow() -> None:
+            nonlocal connected
+            seen = 0
+            params = {"runId": run_id, "types": "Run.EventAppended"}
+            async with aconnect_sse(http, "GET", "/events/stream", params=params) as source:
+                connected += 1
+                if connected == tails:
+                    ready.set()
+                async for sse in source.aiter_sse():
+                    if not sse.data:
+                        continue
+                    position = int(sse.id)
+                    now = time.perf_counter()
+                    while position not in committed:
+                        await asyncio.sleep(0.001)
+                    latencies.append(now - committed[position])
+                    seen += 1
+                    if seen >= events:
+                        return
+
+        async def write() -> None:
+            await ready.wait()
+            await asyncio.sleep(0.5)
+            for i in range(events):
+                body = {"type": "usage", "payload": {"i": i}}
+                response = await http.post(f"/runs/{run_id}/events", json=body)
+                committed[response.json()["position"]] = time.perf_counter()
+                await asyncio.sleep(0.02)
+
+        await asyncio.gather(write(), *(follow() for _ in range(tails)))
+    return latencies
+
+
+def bench_tails(url: str, tails: int, events: int) -> list[float]:
+    from tests.support.server import Server, token_of
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = Server("postgres", Path(data_dir), database_url=url).start()
+        try:
+            api = server.client("admin")
+            run = api.create_run()
+            api.ok(api.post(f"/runs/{run['id']}/claim", {"runnerId": "bench", "leaseMs": 600_000}))
+            return asyncio.run(tail_latency(server.base_url, token_of("admin"), tails, events, run["id"]))
+        finally:
+            server.stop()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--tails", type=int, default=100)
+    parser.add_argument("--tail-events", type=int, default=100)
+    parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL)
+    args = parser.parse_args()
+    with throwaway_database(args.database_url) as url:
+        container = Container(Settings(DATABASE_URL=url, AGENTRUN_AUTH="disabled"))
+        try:
+            started = time.perf_counter()
+            head = fill(container, args.events)
+            print(f"wrote {head} events in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+            position, ours = bench_rebuild(container)
+            assert position == head, (position, head)
+        finally:
+            container.close()
+        baseline = bench_library(url, head)
+    names = ", ".join(p.name for p in all_projections())
+    print(f"full rebuild over {head:,} events (projections: {names})")
+    print("| path | seconds | events/s |")
+    print("| --- | ---: | ---: |")
+    print(
+        f"| agentrun `projections rebuild` (every projection, side tables) | {ours:.1f} | {head / ours:,.0f} |"
+    )
+    print(
+        f"| eventsourcing `ProjectionRunner` catch-up (counter view) | {baseline:.1f} | {head / baseline:,.0f} |"
+    )
+    print(f"| **ratio agentrun / baseline** | | **{baseline / ours:.1f}** |")
+    if args.tails:
+        with throwaway_database(args.database_url) as url:
+            latencies = bench_tails(url, args.tails, args.tail_events)
+        print(
+            f"commit-to-SSE with {args.tails} tail clients, {args.tail_events} events: "
+            f"p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
+            f"mean {statistics.mean(latencies) * 1000:.1f} ms over {len(latencies)} deliveries"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    sys.exit(main())
