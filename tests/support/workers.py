@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import socket
 import threading
 from typing import Any
 
@@ -38,6 +40,7 @@ class ChannelClient:
         try:
             with connect_sse(self._client, "GET", f"/workers/{self.worker_id}/channel") as source:
                 self.status = source.response.status_code
+                self._response = source.response
                 self.opened.set()
                 for sse in source.iter_sse():
                     if self._closed.is_set():
@@ -60,7 +63,15 @@ class ChannelClient:
         return out
 
     def close(self) -> None:
+        """Drop the connection, as a worker process that dies would."""
         self._closed.set()
+        response = getattr(self, "_response", None)
+        if response is not None:
+            # Shut the socket down under the reading thread, so the server sees the disconnect now.
+            stream = response.extensions.get("network_stream")
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         self._client.close()
         self._thread.join(5)
 
