@@ -98,8 +98,9 @@ def test_a_dropped_channel_reverts_its_tasks_and_a_sibling_finishes_them_for_the
     waiters = [threading.Thread(target=wait, args=(t["id"],)) for t in tasks]
     for w in waiters:
         w.start()
-    first.close()
+    # The sibling is bound already: the reverted tasks are handed to it live.
     second = ChannelClient(server, second_id).start()
+    first.close()
     try:
         for frame in second.tasks(3, timeout=15):
             worker_api.ok(
