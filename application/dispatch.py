@@ -23,6 +23,7 @@ from domain.timestamps import micros
 from projections import inference_queries, worker_queries
 
 HELD_STATUSES = ("claimed", "running")
+CLAIM_BATCH = 20
 # Channel store I/O runs in its own thread pool, so a busy channel never starves request handlers.
 CHANNEL_THREADS = anyio.CapacityLimiter(40)
 
@@ -142,9 +143,11 @@ class Dispatcher:
         return picked + extra, bound
 
     def _claim(self, worker_id: str, channel_id: str, candidates: list[str]) -> list[dict[str, Any]]:
-        frames = []
-        for task_id in dict.fromkeys(candidates):
-            task = self.tasks.claim(task_id, worker_id, channel_id)
-            if task is not None:
-                frames.append(task_frame(task))
-        return frames
+        ids = list(dict.fromkeys(candidates))
+        # A backlog is claimed in batches: one save (one compare-and-set per task) for many tasks.
+        claimed = [
+            t
+            for i in range(0, len(ids), CLAIM_BATCH)
+            for t in self.tasks.claim_many(ids[i : i + CLAIM_BATCH], worker_id, channel_id)
+        ]
+        return [task_frame(task) for task in claimed]

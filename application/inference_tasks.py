@@ -177,6 +177,28 @@ class InferenceTaskUseCases(UseCases):
             return None
         return task
 
+    def claim_many(
+        self, task_ids: builtins.list[str], worker_id: str, channel_id: str
+    ) -> builtins.list[InferenceTask]:
+        """Claim several pending tasks in one save; on a lost race, one by one (losers are skipped)."""
+        now = self.clock()
+        tasks = []
+        for task_id in task_ids:
+            task = self.store.get(task_id)
+            if isinstance(task, InferenceTask) and task.status == "pending":
+                task.claim(worker_id, channel_id, now)
+                tasks.append(task)
+        if len(tasks) <= 1:
+            return [t for t in (self.claim(i, worker_id, channel_id) for i in task_ids) if t is not None]
+        try:
+            self.store.save(*tasks)
+        except ConcurrencyError:
+            claimed = (self.claim(t.id, worker_id, channel_id) for t in tasks)
+            return [t for t in claimed if t is not None]
+        for task in tasks:
+            self._announce(task, task_record(task, 0))
+        return tasks
+
     def post_chunk(self, principal: Principal, task_id: str, worker_id: str, data: Any, done: bool) -> None:
         principal.require(access.WORKER)
 
@@ -250,8 +272,12 @@ class InferenceTaskUseCases(UseCases):
         return task.owner_id == principal.name
 
     def _saved(self, task: InferenceTask) -> dict[str, Any]:
-        position = max(self.store.save(task))
-        record = task_record(task, position)
+        record = task_record(task, max(self.store.save(task)))
+        self._announce(task, record)
+        return record
+
+    def _announce(self, task: InferenceTask, record: dict[str, Any]) -> None:
+        """Tell waiters and channels on every replica that the task changed."""
         message: dict[str, Any] = {
             "type": "status",
             "status": task.status,
@@ -261,7 +287,6 @@ class InferenceTaskUseCases(UseCases):
         if task.is_terminal:
             message["record"] = record  # a waiter answers with it, without reading the store again
         self.bus.publish(task.id, message)
-        return record
 
 
 def _error_of(body: Any) -> str:
