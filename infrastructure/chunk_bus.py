@@ -15,8 +15,9 @@ import uuid
 from typing import Any
 
 import orjson
+import psycopg
 
-from infrastructure.database import Database
+from infrastructure.database import Database, connect_postgres
 from infrastructure.signals import PostgresListener
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class ChunkBus:
         self._subs: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
         self._parts: dict[str, list[str]] = {}
+        # One connection of its own sends every NOTIFY: no pool check per message, and one order.
+        self._conn: Any = None
+        self._conn_lock = threading.Lock()
         if listener is not None:
             listener.subscribe(CHANNEL, self._on_notify)
 
@@ -104,9 +108,28 @@ class ChunkBus:
         body = orjson.dumps(message).decode()
         envelope = orjson.dumps({"r": self.replica, "k": key, "m": body})
         payloads = [envelope.decode()] if len(envelope) <= MAX_PAYLOAD else self._split(key, body)
-        with self.db.read() as cur:
-            for payload in payloads:
-                cur.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload))
+        with self._conn_lock:
+            for attempt in range(2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = connect_postgres(getattr(self.db, "conninfo", ""))
+                    for payload in payloads:
+                        self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+                    return
+                except psycopg.OperationalError:
+                    self._close()
+                    if attempt:
+                        raise
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        with self._conn_lock:
+            self._close()
 
     def _split(self, key: str, body: str) -> list[str]:
         message_id = uuid.uuid4().hex[:12]

@@ -129,6 +129,7 @@ class Container:
                 self.listener.stop()
             self._started = False
         self.log_reader.close()
+        self.sweep_loop.close()
         self.db.close()
         self.log.close()
 

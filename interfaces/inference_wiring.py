@@ -38,15 +38,16 @@ def wire_inference(container: Any, common: dict[str, Any]) -> SweepLoop:
         workers=container.workers,
         worker_timeout=settings.worker_timeout,
     )
-    return SweepLoop(container.inference_sweeper, settings.sweep_interval)
+    return SweepLoop(container.inference_sweeper, settings.sweep_interval, bus)
 
 
 class SweepLoop:
-    """Runs the retention sweep in the server every `interval` seconds."""
+    """Runs the retention sweep in the server every `interval` seconds; closing it closes the bus."""
 
-    def __init__(self, sweeper: InferenceSweeper, interval: float) -> None:
+    def __init__(self, sweeper: InferenceSweeper, interval: float, bus: ChunkBus) -> None:
         self.sweeper = sweeper
         self.interval = interval
+        self.bus = bus
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -59,6 +60,9 @@ class SweepLoop:
         self._stopped.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def close(self) -> None:
+        self.bus.close()
 
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):
