@@ -245,3 +245,20 @@ def test_a_hundred_and_twenty_concurrent_long_polls_all_get_their_results(
     finally:
         channel.close()
     assert [answers[t["id"]]["responseBody"] for t in tasks] == [{"n": n} for n in range(120)]
+
+
+def test_the_stream_of_an_already_terminal_task_sends_its_terminal_event_at_once(
+    server: Server, client: Api
+) -> None:
+    _, llm = register(server)
+    task = enqueue(client, llm)
+    client.ok(client.http.delete(f"/inference-tasks/{task['id']}"))
+    headers = {"Authorization": f"Bearer {token_of('client')}"}
+    with (
+        httpx.Client(base_url=server.base_url + "/api/v1", headers=headers, timeout=10) as http,
+        connect_sse(http, "GET", f"/inference-tasks/{task['id']}/stream") as source,
+    ):
+        events = [(sse.event, orjson.loads(sse.data)) for sse in source.iter_sse()]
+    assert events == [("cancelled", {})]
+    other = server.client("client-b")
+    assert error_kind(other.get(f"/inference-tasks/{task['id']}/stream")) == "not-found"
