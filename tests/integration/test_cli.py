@@ -10,7 +10,7 @@ import orjson
 
 from application.access import SYSTEM
 from infrastructure.settings import Settings
-from interfaces.bootstrap import Container
+from interfaces.bootstrap import Container, all_projections
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -47,7 +47,14 @@ def test_projections_status_shows_position_head_and_lag(settings: Settings) -> N
     result = _cli(settings, "projections", "status", "--json")
     assert result.returncode == 0, result.stderr
     rows = orjson.loads(result.stdout)
-    assert rows == [{"name": "session_summaries", "position": 0, "headPosition": head, "lag": head}]
+    names = sorted(p.name for p in all_projections())
+    assert [row["name"] for row in rows] == names and "session_summaries" in names
+    for row in rows:
+        assert {k: row[k] for k in ("position", "headPosition", "lag")} == {
+            "position": 0,
+            "headPosition": head,
+            "lag": head,
+        }
 
 
 def test_unknown_command_exits_with_usage(settings: Settings) -> None:
