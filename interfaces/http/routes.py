@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 from interfaces.http.endpoint import Endpoint
-from interfaces.http.handlers import backends, commands, events, ops, projections, queue, runs, sessions
-from interfaces.http.handlers import inference, workers
+from interfaces.http.handlers import (
+    backends,
+    commands,
+    events,
+    inference,
+    ops,
+    projections,
+    queue,
+    runs,
+    sessions,
+    workers,
+)
+from interfaces.http.models_backends import (
+    BackendProfileList,
+    BackendResolvedOut,
+    MinPositionQuery,
+    ResolveBackend,
+    RunBackendOut,
+)
+from interfaces.http.models_events import AuditOut, AuditQuery, EventPage, EventsQuery, ProjectionStatusList
 from interfaces.http.models_inference import (
     EnqueueTask,
     InferBody,
@@ -24,14 +42,6 @@ from interfaces.http.models_inference import (
     WorkerOut,
     WorkerState,
 )
-from interfaces.http.models_backends import (
-    BackendProfileList,
-    BackendResolvedOut,
-    MinPositionQuery,
-    ResolveBackend,
-    RunBackendOut,
-)
-from interfaces.http.models_events import AuditOut, AuditQuery, EventPage, EventsQuery, ProjectionStatusList
 from interfaces.http.models_queue import (
     CancelQueueTask,
     CreateQueueTask,
