@@ -14,7 +14,7 @@ from domain.queue_task import QUEUE_TASK_STATES, QueueTask, queue_task_id
 from domain.queue_task_reads import QueueTaskReads, queue_task_reads_id
 from domain.redaction import redact
 from domain.timestamps import iso
-from projections import queue_stats_queries, queue_task_queries
+from projections import cursors, queue_stats_queries, queue_task_queries
 
 
 def queue_task_record(task: QueueTask, position: int) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class QueueTaskUseCases(UseCases):
         if state is not None and state not in QUEUE_TASK_STATES:
             raise SchemaInvalidError(f"unknown queue task state {state!r}", allowed=list(QUEUE_TASK_STATES))
         order = queue_task_queries.QUEUE_ORDER if updated_after is None else queue_task_queries.CHANGE_ORDER
-        after = queue_task_queries.decode_cursor(cursor, len(order)) if cursor else None
+        after = cursors.decode_cursor(cursor, len(order)) if cursor else None
         if cursor and after is None:
             raise SchemaInvalidError("cursor is not one this list issued")
         self.wait_for_views(min_position)
@@ -174,7 +174,7 @@ class QueueTaskUseCases(UseCases):
                 limit=limit,
                 after=after,
             )
-        return items, (queue_task_queries.encode_cursor(next_key) if next_key else None)
+        return items, (cursors.encode_cursor(next_key) if next_key else None)
 
     def stats(self, principal: Principal, queue: str | None, min_position: int | None) -> dict[str, Any]:
         principal.require(access.READ)

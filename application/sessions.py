@@ -13,7 +13,7 @@ from application.run_events import RunEventUseCases
 from domain.errors import SchemaInvalidError
 from domain.run import Run
 from domain.session import Session, session_aggregate_id
-from projections import session_queries
+from projections import cursors, session_queries
 
 OUTPUT_TYPES = frozenset({"assistant_message", "command_output", "diff", "error", "terminal_status"})
 
@@ -51,7 +51,7 @@ class SessionUseCases(UseCases):
             raise SchemaInvalidError(f"unknown state {state!r}", allowed=list(session_queries.LIST_STATES))
         order = session_queries.ATTENTION_ORDER if changed_since is None else session_queries.CHANGE_ORDER
         arity = len(order)
-        after = session_queries.decode_cursor(cursor, arity) if cursor else None
+        after = cursors.decode_cursor(cursor, arity) if cursor else None
         if cursor and after is None:
             raise SchemaInvalidError("cursor is not one this list issued")
         self.wait_for_views(min_position)
@@ -77,7 +77,7 @@ class SessionUseCases(UseCases):
                     limit=limit,
                     after=after,
                 )
-        return items, (session_queries.encode_cursor(next_key) if next_key else None)
+        return items, (cursors.encode_cursor(next_key) if next_key else None)
 
     def trace(
         self,

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from projections.base import ViewCursor
-from projections.session_queries import decode_cursor, encode_cursor
+from projections.cursors import decode_cursor, encode_cursor
 
 
 def _marks(values: list[str]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import orjson
@@ -12,23 +11,6 @@ from projections.base import ViewCursor
 QUEUE_ORDER = ("neg_priority", "created_us", "task_id")
 CHANGE_ORDER = ("version", "task_id")
 COMMANDER_SIZE = 20
-
-
-def encode_cursor(key: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, arity: int) -> list[Any] | None:
-    """The keyset position in an opaque cursor, or None when it is not one of ours."""
-    try:
-        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError):
-        return None
-    if not isinstance(key, list) or len(key) != arity:
-        return None
-    if not all(isinstance(part, int | str) and not isinstance(part, bool) for part in key):
-        return None
-    return key
 
 
 def _where(tenants: list[str] | None, queue: str | None, state: str | None) -> tuple[list[str], list[Any]]:

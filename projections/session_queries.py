@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import orjson
@@ -20,21 +19,6 @@ _STATE_FILTERS = {
     "idle": "execution_state = 'idle'",
     "all": "1 = 1",
 }
-
-
-def encode_cursor(key: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, arity: int) -> list[Any] | None:
-    """The keyset position in an opaque cursor, or None when it is not one of ours."""
-    try:
-        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError):
-        return None
-    if not isinstance(key, list) or len(key) != arity:
-        return None
-    return key
 
 
 def _base_query(tenants: list[str] | None, backend_profile: str | None) -> tuple[str, list[Any]]:
