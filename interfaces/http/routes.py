@@ -121,7 +121,7 @@ API = [
     Endpoint("POST", "/commands/{commandId}/finish", commands.finish_command, "Finish a command", FinishCommand, None, CommandOut),
     Endpoint("POST", "/commands/{commandId}/cancel", commands.cancel_command, "Cancel a command", Cancel, None, CommandOut),
     # Runners
-    Endpoint("POST", "/runners", runs.register_runner, "Register a runner", RegisterRunner, None, RunnerOut, 201),
+    Endpoint("POST", "/runners", runs.register_runner, "Register a runner", RegisterRunner, None, RunnerOut),
     Endpoint("POST", "/runs/{runId}/runner-jobs", runs.record_runner_job, "Record a runner job", RecordRunnerJob, None, RunnerJobOut, 201),
     Endpoint("GET", "/runs/{runId}/runner-jobs", runs.list_runner_jobs, "List runner jobs", query=RunnerJobQuery, response=RunnerJobList),
     # Sessions
@@ -149,7 +149,7 @@ API = [
     Endpoint("GET", "/audit/{aggregateId}", events.audit, "Audit an aggregate", query=AuditQuery, response=AuditOut),
     Endpoint("GET", "/projections", projections.list_projections, "Projections status", response=ProjectionStatusList),
     # Workers and inference tasks
-    Endpoint("POST", "/workers", workers.register_worker, "Register a worker", RegisterWorker, None, RegisteredWorkerOut, 201),
+    Endpoint("POST", "/workers", workers.register_worker, "Register a worker", RegisterWorker, None, RegisteredWorkerOut),
     Endpoint("GET", "/workers", workers.list_workers, "List workers", query=RegistryQuery, response=WorkerList),
     Endpoint("GET", "/workers/{workerId}", workers.get_worker, "Get a worker", query=RegistryQuery, response=WorkerOut),
     Endpoint("POST", "/workers/{workerId}/heartbeat", workers.heartbeat, "Worker heartbeat", status=204),

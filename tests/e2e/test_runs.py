@@ -665,7 +665,7 @@ def test_every_write_response_carries_an_increasing_position(server: Server, adm
     writes.append(
         runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"}))
     )
-    writes.append(runner.ok(runner.post("/runners", {"labels": {"zone": "a"}}), 201))
+    writes.append(runner.ok(runner.post("/runners", {"labels": {"zone": "a"}}), 200))
     writes.append(
         runner.ok(runner.post(f"/runs/{rid}/finish", {"terminalStatus": "completed", "claimEpoch": 1}))
     )

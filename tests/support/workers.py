@@ -83,5 +83,5 @@ def register(
     api = server.client("worker")
     llm = llm or unique("llm")
     body = {"providers": [{"name": llm, "model": "m1", **({"poolName": pool} if pool else {}), **provider}]}
-    created = api.ok(api.post("/workers", body), 201)
+    created = api.ok(api.post("/workers", body), 200)
     return created["workerId"], llm

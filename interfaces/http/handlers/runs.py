@@ -75,9 +75,9 @@ def list_events(call: Call) -> Any:
     return page(items, next_seq)
 
 
-def register_runner(call: Call) -> tuple[int, Any]:
-    runner, created = call.app.runners.register(call.principal, call.body.id, call.body.labels or {})
-    return (201 if created else 200), runner
+def register_runner(call: Call) -> Any:
+    runner, _created = call.app.runners.register(call.principal, call.body.id, call.body.labels or {})
+    return runner
 
 
 def record_runner_job(call: Call) -> tuple[int, Any]:

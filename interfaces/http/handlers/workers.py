@@ -10,10 +10,10 @@ from interfaces.http.models_inference import RegistryQuery
 from interfaces.http.sse import ServerSentEvent, event, sse_response
 
 
-def register_worker(call: Call) -> tuple[int, Any]:
+def register_worker(call: Call) -> Any:
     providers = [p.model_dump(by_alias=True, exclude_none=True) for p in call.body.providers]
-    record, created = call.app.workers.register(call.principal, call.body.worker_id, providers)
-    return (201 if created else 200), record
+    record, _created = call.app.workers.register(call.principal, call.body.worker_id, providers)
+    return record
 
 
 def heartbeat(call: Call) -> tuple[int, None]:
