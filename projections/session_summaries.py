@@ -2,7 +2,9 @@
 
 A session's `version` is the log position of its last version-raising event (its creation, a
 turn or steer created, a turn finished, a run finished or cancelled), so versions of all
-sessions are comparable and `changedSince` is a cursor over the whole log.
+sessions are comparable and `changedSince` is a cursor over the whole log. The session's open
+work (claimed runs, unfinished turns) is kept in `session_open_work`: the session is `running`
+while any is open and `terminal`, with the status of the last to close, only when none is.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ class SessionSummaries(Projection):
         "session_commands": (
             "command_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, run_id TEXT NOT NULL, type TEXT NOT NULL"
         ),
+        # The session's open work: claimed runs and turns not yet finished (work_id is the run or
+        # command id); opened_at is the log position that opened it, so the latest is found.
+        "session_open_work": (
+            "session_id TEXT NOT NULL, work_id TEXT NOT NULL, run_id TEXT NOT NULL, "
+            "kind TEXT NOT NULL, opened_at BIGINT NOT NULL, PRIMARY KEY (session_id, work_id)"
+        ),
     }
     indexes = (
         "CREATE INDEX IF NOT EXISTS session_summaries_version ON session_summaries (version)",
@@ -57,28 +65,14 @@ class SessionSummaries(Projection):
 
     @handles("Session.Created")
     def _created(self, cur: ViewCursor, e: Any, position: int) -> None:
-        at = iso(e.timestamp)
+        at, us = iso(e.timestamp), micros(e.timestamp)
+        ids = (e.session_id, e.tenant_id, e.project_id, e.backend_profile, e.conversation_id, e.thread_id)
         cur.execute(
             "INSERT INTO session_summaries (session_id, tenant_id, project_id, backend_profile, "
             "conversation_id, thread_id, metadata, version, execution_state, last_run_id, "
             "last_event_seq, last_activity_at, activity_us, created_at, updated_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'idle', ?, 0, ?, ?, ?, ?, ?)",
-            (
-                e.session_id,
-                e.tenant_id,
-                e.project_id,
-                e.backend_profile,
-                e.conversation_id,
-                e.thread_id,
-                orjson.dumps(e.metadata).decode(),
-                position,
-                e.run_id,
-                at,
-                micros(e.timestamp),
-                at,
-                at,
-                e.expires_at,
-            ),
+            (*ids, orjson.dumps(e.metadata).decode(), position, e.run_id, at, us, at, at, e.expires_at),
         )
 
     @handles("Session.VersionBumped")
@@ -131,16 +125,18 @@ class SessionSummaries(Projection):
 
     @handles("Run.Claimed")
     def _run_claimed(self, cur: ViewCursor, e: Any, position: int) -> None:
-        changes = {
-            "execution_state": "running",
-            "active_run_id": e.originator_id,
-            "last_run_id": e.originator_id,
-        }
-        self._touch_run(cur, e.originator_id, e.timestamp, changes)
+        session_id = self._session_of_run(cur, e.originator_id)
+        if session_id is None:
+            return
+        self._open(cur, session_id, e.originator_id, e.originator_id, "run", position)
+        changes = {"execution_state": "running", "last_run_id": e.originator_id}
+        self._touch(cur, session_id, e.timestamp, {**changes, **self._active(cur, session_id)})
 
     @handles("Run.EventAppended")
     def _run_event_appended(self, cur: ViewCursor, e: Any, position: int) -> None:
-        self._touch_run(cur, e.originator_id, e.timestamp, {"last_event_seq": e.seq})
+        session_id = self._session_of_run(cur, e.originator_id)
+        if session_id is not None:
+            self._touch(cur, session_id, e.timestamp, {"last_event_seq": e.seq})
 
     @handles("Run.Finished")
     def _run_finished(self, cur: ViewCursor, e: Any, position: int) -> None:
@@ -151,17 +147,12 @@ class SessionSummaries(Projection):
         self._run_ended(cur, e.originator_id, e.timestamp, "cancelled", "cancelled")
 
     def _run_ended(self, cur: ViewCursor, run_id: str, at: Any, status: str | None, kind: str | None) -> None:
-        row = cur.execute(
-            "SELECT s.session_id, s.active_run_id FROM session_runs r "
-            "JOIN session_summaries s ON s.session_id = r.session_id WHERE r.run_id = ?",
-            (run_id,),
-        ).fetchone()
-        if row is None:
+        session_id = self._session_of_run(cur, run_id)
+        if session_id is None:
             return
-        # Another run of the session still running keeps the session active.
-        still_active = row["active_run_id"] not in (None, run_id)
-        changes = {} if still_active else _terminal(run_id, status, kind)
-        self._touch(cur, row["session_id"], at, changes)
+        # A run's end closes its claim and every turn of it still open: nothing more can run there.
+        cur.execute("DELETE FROM session_open_work WHERE session_id = ? AND run_id = ?", (session_id, run_id))
+        self._touch(cur, session_id, at, self._after_close(cur, session_id, run_id, status, kind))
 
     # -- commands ---------------------------------------------------------------------
 
@@ -180,6 +171,7 @@ class SessionSummaries(Projection):
         changes: dict[str, Any] = {"last_run_id": e.run_id, "last_command_id": e.originator_id}
         if e.type == "turn":
             # Only a turn (or a claim) makes a session run; a steer adjusts one already running.
+            self._open(cur, e.session_id, e.originator_id, e.run_id, "turn", position)
             changes.update(
                 execution_state="running",
                 active_run_id=e.run_id,
@@ -206,26 +198,57 @@ class SessionSummaries(Projection):
             return
         status = getattr(e, "terminal_status", "cancelled")
         kind = getattr(e, "failure_kind", "cancelled")
-        active = cur.execute(
-            "SELECT active_run_id, active_command_id FROM session_summaries WHERE session_id = ?",
-            (row["session_id"],),
-        ).fetchone()
-        changes: dict[str, Any]
-        if active is not None and active["active_command_id"] not in (None, e.originator_id):
-            changes = {}  # a later turn is still in progress
-        elif active is not None and active["active_run_id"] not in (None, row["run_id"]):
-            changes = {"active_command_id": None}  # another run of the session is still running
-        else:
-            changes = _terminal(row["run_id"], status, kind)
-        changes["last_command_id"] = e.originator_id
-        self._touch(cur, row["session_id"], e.timestamp, changes)
+        session_id = row["session_id"]
+        closed = cur.execute(
+            "DELETE FROM session_open_work WHERE session_id = ? AND work_id = ?",
+            (session_id, e.originator_id),
+        ).rowcount
+        changes: dict[str, Any] = {"last_command_id": e.originator_id}
+        if closed or not self._open_work(cur, session_id):
+            # A turn its run's end already closed changes the state only if nothing else is open.
+            changes.update(self._after_close(cur, session_id, row["run_id"], status, kind))
+        self._touch(cur, session_id, e.timestamp, changes)
+
+    # -- open work --------------------------------------------------------------------
+
+    def _open(
+        self, cur: ViewCursor, session_id: str, work_id: str, run_id: str, kind: str, position: int
+    ) -> None:
+        cur.execute(
+            "INSERT INTO session_open_work (session_id, work_id, run_id, kind, opened_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, work_id) "
+            "DO UPDATE SET opened_at = excluded.opened_at",
+            (session_id, work_id, run_id, kind, position),
+        )
+
+    def _open_work(self, cur: ViewCursor, session_id: str) -> list[dict[str, Any]]:
+        """The session's open runs and turns, latest opened first."""
+        return cur.execute(
+            "SELECT work_id, run_id, kind FROM session_open_work WHERE session_id = ? "
+            "ORDER BY opened_at DESC, work_id DESC",
+            (session_id,),
+        ).fetchall()
+
+    def _active(self, cur: ViewCursor, session_id: str) -> dict[str, Any]:
+        """The active pair: the run of the latest open work, and the latest open turn of that run."""
+        open_work = self._open_work(cur, session_id)
+        if not open_work:
+            return {"active_run_id": None, "active_command_id": None}
+        run_id = open_work[0]["run_id"]
+        turns = [w["work_id"] for w in open_work if w["kind"] == "turn" and w["run_id"] == run_id]
+        return {"active_run_id": run_id, "active_command_id": turns[0] if turns else None}
+
+    def _after_close(
+        self, cur: ViewCursor, session_id: str, run_id: str, status: str | None, kind: str | None
+    ) -> dict[str, Any]:
+        """The state once some work closed: still running while any is open, else terminal with
+        the status of the work that closed last."""
+        active = self._active(cur, session_id)
+        if active["active_run_id"] is not None:
+            return {"execution_state": "running", **active}
+        return _terminal(run_id, status, kind)
 
     # -- helpers ----------------------------------------------------------------------
-
-    def _touch_run(self, cur: ViewCursor, run_id: str, at: Any, changes: dict[str, Any]) -> None:
-        session_id = self._session_of_run(cur, run_id)
-        if session_id is not None:
-            self._touch(cur, session_id, at, changes)
 
     def _session_of_run(self, cur: ViewCursor, run_id: str) -> str | None:
         """The session a run belongs to; a run's session never changes, so it is cached."""
