@@ -193,6 +193,10 @@ class EventLogUseCases:
                 self._scopes.popitem(last=False)
         return scope
 
+    def visible(self, principal: Principal, event: Any, flt: EventFilter) -> bool:
+        """Whether the principal sees the event and it matches the filter (may read a first event)."""
+        return self._visible(principal, event, flt)
+
     def _visible(self, principal: Principal, event: Any, flt: EventFilter) -> bool:
         if flt.types and event_name(event) not in flt.types:
             return False

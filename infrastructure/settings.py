@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1, validation_alias="AGENTRUN_POOL_SIZE")
     worker_timeout: float = Field(default=90.0, gt=0, validation_alias="AGENTRUN_WORKER_TIMEOUT")
     sweep_interval: float = Field(default=60.0, gt=0, validation_alias="AGENTRUN_SWEEP_INTERVAL")
+    # Events queued for one slow `/events/stream` client before it is disconnected (ADR 0024).
+    tail_buffer: int = Field(default=5_000, ge=1, validation_alias="AGENTRUN_TAIL_BUFFER")
+    sse_keepalive: float = Field(default=15.0, gt=0, le=15, validation_alias="AGENTRUN_SSE_KEEPALIVE")
     # JSON object of backend profile → its capabilities (any JSON object), shown by GET /backends.
     backend_profiles: str | None = Field(default=None, validation_alias="AGENTRUN_BACKEND_PROFILES")
 

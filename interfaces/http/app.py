@@ -15,6 +15,7 @@ from interfaces.http.errors import http_exception_handler, unexpected_exception_
 from interfaces.http.metrics import Metrics
 from interfaces.http.openapi import build_openapi
 from interfaces.http.routes import API, API_PREFIX, OPS
+from interfaces.http.sse import configure as configure_sse
 
 HANDLER_THREADS = 100
 
@@ -22,6 +23,7 @@ HANDLER_THREADS = 100
 def create_app(container: Any) -> Starlette:
     """The HTTP API over a container; the container's lifetime is the app's."""
     container.metrics = Metrics(container)
+    configure_sse(container.settings.sse_keepalive)
     container.openapi = build_openapi([("", OPS), (API_PREFIX, API)], container.version)
     routes = [to_route(e, container) for e in OPS] + [to_route(e, container, API_PREFIX) for e in API]
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterable
 from typing import Any
 
+import anyio
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
 
+# The contract's upper bound; `AGENTRUN_SSE_KEEPALIVE` sets it per process (`configure`).
 KEEPALIVE_SECONDS = 15.0
+_keepalive_seconds = KEEPALIVE_SECONDS
 # A client that does not take a frame within this long is disconnected; it resumes by its last id.
 SEND_TIMEOUT_SECONDS = 30.0
 
@@ -26,21 +30,53 @@ def event(name: str, payload: Any, ident: str | int | None = None) -> ServerSent
     )
 
 
+def configure(keepalive: float) -> None:
+    """Set the process's keep-alive interval (from settings, at start-up)."""
+    global _keepalive_seconds
+    _keepalive_seconds = keepalive
+
+
 def _keepalive() -> ServerSentEvent:
     return ServerSentEvent(comment="keepalive")
+
+
+class _AbortableEventSource(EventSourceResponse):
+    """Ends the response at once when `abort` is set, even while a send waits on a slow client."""
+
+    def __init__(self, *args: Any, abort: anyio.Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.abort = abort
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                await self.abort.wait()
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch)
+            await super().__call__(scope, receive, send)
+            group.cancel_scope.cancel()
 
 
 def sse_response(
     events: AsyncIterable[ServerSentEvent],
     *,
-    keepalive: float = KEEPALIVE_SECONDS,
+    keepalive: float | None = None,
     send_timeout: float | None = SEND_TIMEOUT_SECONDS,
+    abort: anyio.Event | None = None,
 ) -> EventSourceResponse:
-    """A `text/event-stream` response with `: keepalive` comments and a send timeout."""
-    return EventSourceResponse(
-        events,
-        ping=keepalive,
-        ping_message_factory=_keepalive,
-        send_timeout=send_timeout,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    """A `text/event-stream` response with `: keepalive` comments and a send timeout.
+
+    Setting `abort` closes the connection without finishing the body: the client sees the stream
+    break and reconnects with its last id.
+    """
+    options: dict[str, Any] = {
+        "ping": _keepalive_seconds if keepalive is None else keepalive,
+        "ping_message_factory": _keepalive,
+        "send_timeout": send_timeout,
+        "headers": {"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    }
+    if abort is not None:
+        return _AbortableEventSource(events, abort=abort, **options)
+    return EventSourceResponse(events, **options)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import anyio
 from anyio import to_thread
@@ -12,18 +12,18 @@ from anyio import to_thread
 from application.access import Principal
 from application.event_log import EVENTS_PERMISSION, EventFilter, EventLogUseCases
 from domain.errors import SchemaInvalidError
+from infrastructure.signals import Signal
 from interfaces.http.endpoint import Call
 from interfaces.http.models_events import AuditQuery, EventsQuery
-from interfaces.http.signal_bridge import async_signal
 from interfaces.http.sse import ServerSentEvent, event, sse_response
+from interfaces.http.tail_hub import tail_hub
 
 log = logging.getLogger(__name__)
 
-# Re-read the log at least this often, whatever the signals say (a lost NOTIFY only delays).
-TAIL_POLL_SECONDS = 1.0
+T = TypeVar("T")
 RETRY_MS = 1000
 STREAM_BATCH = 500
-# Tails read the log on their own threads, so many tails cannot starve request handlers.
+# Catch-up reads run on their own threads, so many tails cannot starve request handlers.
 _TAIL_READERS = anyio.CapacityLimiter(8)
 
 
@@ -50,34 +50,63 @@ def stream_events(call: Call) -> Any:
     q = call.query(EventsQuery)
     call.principal.require(EVENTS_PERMISSION)
     after = _resume_after(call, q)
-    return sse_response(tail(call.app.event_log, call.app.events_signal, call.principal, after, _filter(q)))
+    stream = Tail(call.app.event_log, call.app.events_signal, call.app.settings.tail_buffer)
+    return sse_response(stream.run(call.principal, after, _filter(q)), abort=stream.abort)
 
 
-async def tail(
-    event_log: EventLogUseCases, signal: Any, principal: Principal, after: int, flt: EventFilter
-) -> AsyncIterator[ServerSentEvent]:
-    """Every matching event after `after`, once and in order, then each new one as it commits."""
-    bridge = async_signal(signal)
-    yield ServerSentEvent(retry=RETRY_MS)
-    last = after
-    backoff = 0.1
-    while True:
-        generation = bridge.generation
-        try:
-            scan = await to_thread.run_sync(
-                event_log.scan, principal, last, STREAM_BATCH, flt, limiter=_TAIL_READERS
-            )
-        except Exception as error:  # noqa: BLE001 - the database went away: retry from `last`
-            log.warning("tail read failed, retrying: %s", type(error).__name__)
-            await anyio.sleep(backoff)
-            backoff = min(backoff * 2, 2.0)
-            continue
+class Tail:
+    """One `/events/stream` client: catch up with own reads, then take batches from the hub."""
+
+    def __init__(self, event_log: EventLogUseCases, signal: Signal, buffer: int) -> None:
+        self.event_log = event_log
+        self.signal = signal
+        self.buffer = buffer
+        # Set when the client's queue overflows: the response ends even mid-send (ADR 0024).
+        self.abort = anyio.Event()
+
+    async def run(self, principal: Principal, after: int, flt: EventFilter) -> AsyncIterator[ServerSentEvent]:
+        """Every matching event after `after`, once and in order, then each new one as it commits."""
+        yield ServerSentEvent(retry=RETRY_MS)
+        hub = tail_hub(self.event_log, self.signal, self.buffer)
+        # `last` is what the client has; `upto` how far the log was examined for it. A resume id
+        # beyond the head is kept for `last` but never lets a read start past the real head.
+        last = after
+        upto = min(after, await self._retrying(self.event_log.head))
+        while True:
+            scan = await self._retrying(self.event_log.scan, principal, upto, STREAM_BATCH, flt)
+            for item in scan.items:
+                if item["position"] > last:
+                    last = item["position"]
+                    yield event(item["type"], item, item["position"])
+            upto = scan.last
+            if not scan.at_end:
+                continue
+            sub = hub.subscriber(principal, flt, upto, self.abort)
+            try:
+                if not await hub.join(sub):
+                    continue  # the hub moved on meanwhile: read up to it again
+                while not sub.overflowed:
+                    await sub.wake.wait()
+                    sub.wake.clear()
+                    while sub.queue and not sub.overflowed:
+                        entry = sub.queue.popleft()
+                        if entry.position > last:
+                            last = entry.position
+                            yield ServerSentEvent(entry.data, event=entry.type, id=str(entry.position))
+                return  # overflowed: the stream ends and the client resumes from its last id
+            finally:
+                hub.leave(sub)
+
+    async def _retrying(self, read: Callable[..., T], *args: Any) -> T:
+        """A read on a tail thread, retried with backoff while the database is away."""
         backoff = 0.1
-        for item in scan.items:
-            yield event(item["type"], item, item["position"])
-        last = scan.last
-        if scan.at_end:
-            await bridge.wait(generation, TAIL_POLL_SECONDS)
+        while True:
+            try:
+                return await to_thread.run_sync(read, *args, limiter=_TAIL_READERS)
+            except Exception as error:  # noqa: BLE001 - the database went away: retry the same read
+                log.warning("tail read failed, retrying: %s", type(error).__name__)
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
 
 
 def audit(call: Call) -> Any:
