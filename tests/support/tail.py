@@ -27,7 +27,7 @@ class TailResult:
     retries: list[int] = field(default_factory=list)
 
 
-def _frame(sse: ServerSentEvent) -> Frame:
+def to_frame(sse: ServerSentEvent) -> Frame:
     return Frame(int(sse.id), sse.event, orjson.loads(sse.data))
 
 
@@ -54,7 +54,7 @@ def read_tail(
                 if sse.retry is not None:
                     result.retries.append(sse.retry)
                 if sse.id and sse.data:
-                    result.frames.append(_frame(sse))
+                    result.frames.append(to_frame(sse))
                 if len(result.frames) >= count or time.monotonic() > deadline:
                     break
         except httpx.ReadTimeout:
@@ -91,7 +91,7 @@ def follow(
                 source.response.raise_for_status()
                 for sse in source.iter_sse():
                     if sse.id and sse.data:
-                        frame = _frame(sse)
+                        frame = to_frame(sse)
                         frames.append(frame)
                         last = frame.id
                         if stop(frames):

@@ -1,0 +1,118 @@
+"""Tail limits on a dedicated server: a slow client is cut off past its buffer; idle streams get pings.
+
+The server runs with `AGENTRUN_TAIL_BUFFER=8` and `AGENTRUN_SSE_KEEPALIVE=1`; events carry 256 KB
+payloads so that the socket buffers of a client that stops reading fill up quickly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from tests.support.postgres import throwaway_database
+from tests.support.server import Api, Server, token_of, unique
+from tests.support.tail import Frame, TailResult, read_tail, to_frame
+
+EVENTS = 60
+PAYLOAD = "x" * 256 * 1024
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def limited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = {"AGENTRUN_TAIL_BUFFER": "8", "AGENTRUN_SSE_KEEPALIVE": "1"}
+    data_dir = tmp_path_factory.mktemp(f"limited-{request.param}")
+    if request.param == "sqlite":
+        srv = Server("sqlite", data_dir, extra_env=env).start()
+        yield srv
+        srv.stop()
+        return
+    with throwaway_database() as url:
+        srv = Server("postgres", data_dir, database_url=url, extra_env=env).start()
+        yield srv
+        srv.stop()
+
+
+def claimed_run(api: Api) -> tuple[str, int]:
+    """A claimed run and the log position of its claim."""
+    run = api.create_run()
+    api.ok(api.post(f"/runs/{run['id']}/claim", {"runnerId": unique("r"), "leaseMs": 600_000}))
+    items = api.ok(api.get("/events", runId=run["id"]))["items"]
+    return run["id"], items[-1]["position"]
+
+
+def headers(last_event_id: int) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_of('admin')}", "Last-Event-ID": str(last_event_id)}
+
+
+def test_a_client_that_stops_reading_is_disconnected_and_resumes_with_the_rest(limited: Server) -> None:
+    admin = limited.client("admin")
+    run_id, start = claimed_run(admin)
+    params = {"runId": run_id, "types": "Run.EventAppended"}
+    normal: dict[str, TailResult] = {}
+    reader = threading.Thread(
+        target=lambda: normal.setdefault(
+            "tail", read_tail(limited.base_url, EVENTS, params=params, last_event_id=start, timeout=60)
+        )
+    )
+    reader.start()
+    slow_frames: list[Frame] = []
+    with (
+        httpx.Client(
+            base_url=limited.base_url + "/api/v1", headers=headers(start), timeout=httpx.Timeout(10)
+        ) as client,
+        connect_sse(client, "GET", "/events/stream", params=params) as source,
+    ):
+        frames = source.iter_sse()
+        assert next(frames).retry == 1000  # connected; from here on this client does not read
+        time.sleep(0.5)
+        positions = [
+            admin.ok(
+                admin.post(f"/runs/{run_id}/events", {"type": "usage", "payload": {"n": n, "blob": PAYLOAD}}),
+                201,
+            )["position"]
+            for n in range(EVENTS)
+        ]
+        reader.join(timeout=60)
+        ended: BaseException | None = None
+        try:
+            for sse in frames:
+                if sse.id and sse.data:
+                    slow_frames.append(to_frame(sse))
+        except httpx.HTTPError as error:
+            ended = error
+    assert [f.id for f in normal["tail"].frames] == positions, "the reading client got every event"
+    assert not isinstance(ended, httpx.TimeoutException), "the server closed the slow client's stream"
+    assert len(slow_frames) < EVENTS, f"cut off after {len(slow_frames)} frames: {ended!r}"
+    got = [f.id for f in slow_frames]
+    assert got == positions[: len(got)]
+    resume = got[-1] if got else start
+    rest = read_tail(limited.base_url, EVENTS - len(got), params=params, last_event_id=resume, timeout=30)
+    assert [f.id for f in rest.frames] == positions[len(got) :]
+    assert all(f.data["data"]["payload"]["n"] == positions.index(f.id) for f in rest.frames)
+
+
+def test_an_idle_stream_gets_keepalive_comments_and_one_retry(limited: Server) -> None:
+    lines: list[str] = []
+    auth = {"Authorization": f"Bearer {token_of('admin')}"}
+    with (
+        httpx.Client(
+            base_url=limited.base_url + "/api/v1", headers=auth, timeout=httpx.Timeout(10)
+        ) as client,
+        client.stream("GET", "/events/stream", params={"types": "Nothing.Matches"}) as response,
+    ):
+        assert response.status_code == 200
+        deadline = time.monotonic() + 2.6
+        for line in response.iter_lines():
+            lines.append(line)
+            if time.monotonic() > deadline:
+                break
+    keepalives = [line for line in lines if line.startswith(": keepalive")]
+    retries = [line for line in lines if line.startswith("retry:")]
+    assert retries == ["retry: 1000"]
+    assert len(keepalives) >= 2, lines
+    assert not [line for line in lines if line.startswith(("id:", "data:"))]
