@@ -2,6 +2,7 @@
 commit-to-SSE latency with many tail clients, on PostgreSQL.
 
     python -m benchmarks.rebuild --events 200000 --tails 100
+    python -m benchmarks.rebuild --events 0 --tails 100    # only the tail latency
 """
 
 from __future__ import annotations
@@ -163,6 +164,33 @@ def bench_tails(url: str, tails: int, events: int) -> list[float]:
             server.stop()
 
 
+def notify_latency(url: str, events: int) -> list[float]:
+    """Baseline: a `pg_notify` (autocommit) from the start of its statement to its receipt by one
+    LISTENing connection (the receipt often precedes the statement's return, so start is the base)."""
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    with psycopg.connect(url, autocommit=True) as listener, psycopg.connect(url, autocommit=True) as writer:
+        listener.execute("LISTEN bench_tail")
+
+        def listen() -> None:
+            for note in listener.notifies(timeout=30, stop_after=events):
+                received = time.perf_counter()
+                while note.payload not in sent:
+                    time.sleep(0.0001)
+                latencies.append(received - sent[note.payload])
+
+        thread = threading.Thread(target=listen)
+        thread.start()
+        time.sleep(0.2)
+        for i in range(events):
+            started = time.perf_counter()
+            sent[str(i)] = started
+            writer.execute("SELECT pg_notify('bench_tail', %s)", (str(i),))
+            time.sleep(0.02)
+        thread.join()
+    return latencies
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -198,11 +226,21 @@ def main() -> int:
     if args.tails:
         with throwaway_database(args.database_url) as url:
             latencies = bench_tails(url, args.tails, args.tail_events)
+            baseline_latencies = notify_latency(url, args.tail_events)
+        ours_p50, base_p50 = pct(latencies, 0.5), pct(baseline_latencies, 0.5)
+        print(f"commit to delivery, {args.tails} tail clients, {args.tail_events} events")
+        print("| path | p50 ms | p99 ms | mean ms | deliveries |")
+        print("| --- | ---: | ---: | ---: | ---: |")
         print(
-            f"commit-to-SSE with {args.tails} tail clients, {args.tail_events} events: "
-            f"p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms, "
-            f"mean {statistics.mean(latencies) * 1000:.1f} ms over {len(latencies)} deliveries"
+            f"| agentrun `/events/stream` (HTTP append → SSE frame) | {ours_p50:.1f} | "
+            f"{pct(latencies, 0.99):.1f} | {statistics.mean(latencies) * 1000:.1f} | {len(latencies)} |"
         )
+        print(
+            f"| PostgreSQL `pg_notify` → one LISTEN connection | {base_p50:.2f} | "
+            f"{pct(baseline_latencies, 0.99):.2f} | {statistics.mean(baseline_latencies) * 1000:.2f} | "
+            f"{len(baseline_latencies)} |"
+        )
+        print(f"| **ratio agentrun / baseline (p50)** | **{ours_p50 / base_p50:.1f}** | | | |")
     return 0
 
 
