@@ -28,24 +28,28 @@ def queue_stats(
     lanes with no tasks are left out."""
     where, params = _where(tenants, queue)
     rows = cur.execute(
-        f"SELECT dimension, key, SUM(n) AS n FROM queue_stat_counts WHERE {where} GROUP BY dimension, key",
+        f"SELECT dimension, key, SUM(n) AS n, MAX(n) AS top FROM queue_stat_counts WHERE {where} "
+        "GROUP BY dimension, key",
         params,
     ).fetchall()
     counts: dict[str, dict[str, int]] = {"total": {}, "state": {}, "lane": {}}
+    max_version = 0
     for row in rows:
-        if int(row["n"]) > 0:
+        if row["dimension"] == "version":
+            max_version = max(max_version, int(row["top"]))
+        elif int(row["n"]) > 0:
             counts[row["dimension"]][row["key"]] = int(row["n"])
-    version = cur.execute(
-        f"SELECT MAX(max_version) AS v FROM queue_stat_versions WHERE {where}", params
+    # The partial index on pending tasks answers this without reading other tasks.
+    oldest = cur.execute(
+        f"SELECT MIN(created_us) AS us FROM queue_stat_tasks WHERE state = 'pending' AND {where}", params
     ).fetchone()
-    oldest = cur.execute(f"SELECT MIN(created_us) AS us FROM queue_pending WHERE {where}", params).fetchone()
     oldest_us = oldest["us"] if oldest else None
     return {
         "queue": queue,
         "total": counts["total"].get("", 0),
         "byState": dict(sorted(counts["state"].items())),
         "byLane": dict(sorted(counts["lane"].items())),
-        "maxVersion": int(version["v"]) if version and version["v"] is not None else 0,
+        "maxVersion": max_version,
         "oldestPendingAgeMs": None if oldest_us is None else max(0, (micros(now) - int(oldest_us)) // 1000),
         "generatedAt": iso(now),
     }
