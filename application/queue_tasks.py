@@ -189,7 +189,8 @@ class QueueTaskUseCases(UseCases):
         principal.require(access.READ)
         self.wait_for_views(min_position)
         now = self.clock()
-        with self.views.read() as cur:
+        # One snapshot, so the stats and the items agree however many writers fold meanwhile.
+        with self.views.db.read(snapshot=True) as cur:
             tenants = principal.tenant_filter()
             stats = queue_stats_queries.queue_stats(cur, tenants=tenants, queue=queue, now=now)
             items = queue_task_queries.top_tasks(cur, tenants=tenants, queue=queue)

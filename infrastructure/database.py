@@ -58,7 +58,8 @@ class Database:
     def transaction(self) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def read(self) -> Any:  # pragma: no cover - interface
+    def read(self, snapshot: bool = False) -> Any:  # pragma: no cover - interface
+        """A cursor for reads; `snapshot`: all its statements see one consistent state."""
         raise NotImplementedError
 
     def notify(self, cursor: Cursor, channel: str) -> None:
@@ -101,7 +102,8 @@ class SqliteDatabase(Database):
             raw.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[Cursor]:
+    def read(self, snapshot: bool = False) -> Iterator[Cursor]:
+        # Writes take the same lock, so a read (snapshot or not) sees no write half-way.
         with self._lock:
             yield Cursor(self._conn.cursor(), convert=False)
 
@@ -134,9 +136,15 @@ class PostgresDatabase(Database):
             yield Cursor(raw, convert=True)
 
     @contextmanager
-    def read(self) -> Iterator[Cursor]:
+    def read(self, snapshot: bool = False) -> Iterator[Cursor]:
         with self.pool.connection() as conn, conn.cursor() as raw:
-            yield Cursor(raw, convert=True)
+            if not snapshot:
+                yield Cursor(raw, convert=True)
+                return
+            # Every statement of a snapshot read sees the same committed state.
+            with conn.transaction():
+                raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield Cursor(raw, convert=True)
 
     def notify(self, cursor: Cursor, channel: str) -> None:
         cursor.execute(f"NOTIFY {channel}")
