@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -16,6 +18,8 @@ from domain.inference_task import STATUSES, InferenceTask, NotClaimableError
 from domain.redaction import redact
 from domain.timestamps import iso
 from projections import inference_queries, worker_queries
+
+POSITION_MEMORY = 10_000
 
 
 class Bus(Protocol):
@@ -57,11 +61,59 @@ def task_frame(task: InferenceTask) -> dict[str, Any]:
     }
 
 
+class PositionMemory:
+    """The log position of recently saved or read tasks, keyed by task id and version (LRU)."""
+
+    def __init__(self, size: int = POSITION_MEMORY) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, task_id: str, version: int) -> int | None:
+        with self._lock:
+            entry = self._entries.get(task_id)
+        # A version that moved on (a write on another replica) means the position must be read again.
+        return entry[1] if entry is not None and entry[0] == version else None
+
+    def put(self, task_id: str, version: int, position: int) -> None:
+        with self._lock:
+            self._entries[task_id] = (version, position)
+            self._entries.move_to_end(task_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+class HandOver:
+    """Tasks this replica just saved, handed to the next step (the claim, the result) without a load.
+
+    A handed-over task may be stale (written since on another replica): its next save is then a lost
+    compare-and-set, and the step reloads and decides again. Each entry is taken once.
+    """
+
+    def __init__(self, size: int = POSITION_MEMORY) -> None:
+        self.size = size
+        self._tasks: OrderedDict[str, InferenceTask] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, task: InferenceTask) -> None:
+        with self._lock:
+            self._tasks[task.id] = task
+            self._tasks.move_to_end(task.id)
+            while len(self._tasks) > self.size:
+                self._tasks.popitem(last=False)
+
+    def take(self, task_id: str) -> InferenceTask | None:
+        with self._lock:
+            return self._tasks.pop(task_id, None)
+
+
 class InferenceTaskUseCases(UseCases):
     def __init__(self, *, bus: Bus, request_wake: Callable[[str], str | None] | None = None, **common: Any):
         super().__init__(**common)
         self.bus = bus
         self.request_wake = request_wake
+        self._positions = PositionMemory()
+        self._handed = HandOver()
 
     # -- the caller's side ------------------------------------------------------------
 
@@ -99,7 +151,9 @@ class InferenceTaskUseCases(UseCases):
             agent_id=agent_id,
             now=self.clock(),
         )
-        return self._saved(task)
+        record = self._saved(task)
+        self._handed.put(task)
+        return record
 
     def _route(self, llm_name: str, fail_fast: bool) -> tuple[dict[str, Any] | None, bool]:
         """The LLM's registry row, and whether a worker of its pool is bound."""
@@ -110,7 +164,7 @@ class InferenceTaskUseCases(UseCases):
 
     def get(self, principal: Principal, task_id: str) -> dict[str, Any]:
         task = self.load_task(principal, task_id)
-        return task_record(task, self.store.position_of(task.id))
+        return self._record(task)
 
     def load_task(self, principal: Principal, task_id: str) -> InferenceTask:
         """The task, or not-found when it is missing or another owner's (for a caller)."""
@@ -128,7 +182,7 @@ class InferenceTaskUseCases(UseCases):
         def attempt() -> dict[str, Any]:
             task = self.load_task(principal, task_id)
             if not task.cancel(principal.name, self.clock()):
-                return task_record(task, self.store.position_of(task.id))
+                return self._record(task)
             return self._saved(task)
 
         return retry_on_conflict(attempt)
@@ -175,6 +229,7 @@ class InferenceTaskUseCases(UseCases):
             self._saved(task)
         except (NotClaimableError, ConcurrencyError):
             return None
+        self._handed.put(task)
         return task
 
     def claim_many(
@@ -183,20 +238,25 @@ class InferenceTaskUseCases(UseCases):
         """Claim several pending tasks in one save; on a lost race, one by one (losers are skipped)."""
         now = self.clock()
         tasks = []
-        for task_id in task_ids:
-            task = self.store.get(task_id)
+        for task_id in dict.fromkeys(task_ids):
+            task = self._handed.take(task_id)
+            if task is None or task.status != "pending":
+                task = self.store.get(task_id)
             if isinstance(task, InferenceTask) and task.status == "pending":
                 task.claim(worker_id, channel_id, now)
                 tasks.append(task)
-        if len(tasks) <= 1:
-            return [t for t in (self.claim(i, worker_id, channel_id) for i in task_ids) if t is not None]
+        if not tasks:
+            return []
         try:
-            self.store.save(*tasks)
+            positions = self.store.save(*tasks)
         except ConcurrencyError:
+            # Someone else claimed one (or a handed-over task was stale): one by one, freshly loaded.
             claimed = (self.claim(t.id, worker_id, channel_id) for t in tasks)
             return [t for t in claimed if t is not None]
-        for task in tasks:
-            self._announce(task, task_record(task, 0))
+        # One new event per task, in the order saved.
+        for task, position in zip(tasks, positions, strict=True):
+            self._announce(task, self._record(task, position))
+            self._handed.put(task)
         return tasks
 
     def post_chunk(self, principal: Principal, task_id: str, worker_id: str, data: Any, done: bool) -> None:
@@ -222,17 +282,22 @@ class InferenceTaskUseCases(UseCases):
     ) -> dict[str, Any]:
         principal.require(access.WORKER)
 
+        handed = self._handed.take(task_id)
+
         def attempt() -> dict[str, Any]:
+            nonlocal handed
             now = self.clock()
-            task = self.load_task(principal, task_id)
+            task, handed = handed, None
+            if task is None or task.claimed_by != worker_id or task.is_terminal:
+                task = self.load_task(principal, task_id)  # the hand-over decides nothing but a save
             if task.is_terminal:
-                return task_record(task, self.store.position_of(task.id))
+                return self._record(task)
             if error is not None or status == "error":
                 message = error if error is not None else _error_of(body)
                 changed = task.fail(worker_id, message, now, response_body=body)
             else:
                 changed = task.complete(worker_id, body, now)
-            return self._saved(task) if changed else task_record(task, self.store.position_of(task.id))
+            return self._saved(task) if changed else self._record(task)
 
         return retry_on_conflict(attempt)
 
@@ -272,9 +337,18 @@ class InferenceTaskUseCases(UseCases):
         return task.owner_id == principal.name
 
     def _saved(self, task: InferenceTask) -> dict[str, Any]:
-        record = task_record(task, max(self.store.save(task)))
+        self._handed.take(task.id)  # a hand-over older than this save would only lose its next save
+        record = self._record(task, max(self.store.save(task)))
         self._announce(task, record)
         return record
+
+    def _record(self, task: InferenceTask, saved_at: int | None = None) -> dict[str, Any]:
+        """The wire record; the position comes from the save or a memory of it, not a query each time."""
+        position = saved_at if saved_at is not None else self._positions.get(task.id, task.version)
+        if position is None:
+            position = self.store.position_of(task.id)
+        self._positions.put(task.id, task.version, position)
+        return task_record(task, position)
 
     def _announce(self, task: InferenceTask, record: dict[str, Any]) -> None:
         """Tell waiters and channels on every replica that the task changed."""

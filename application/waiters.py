@@ -34,38 +34,51 @@ class TaskWaiters:
         self.tasks = tasks
         self.bus = bus
         self.poll_interval = poll_interval
+        # Waiters and streams being served now (a gauge in /metrics): they must end with their client.
+        self.active = 0
 
     async def _get(self, principal: Principal, task_id: str) -> dict[str, Any]:
         return await to_thread.run_sync(lambda: self.tasks.get(principal, task_id))
 
-    async def wait(self, principal: Principal, task_id: str, wait_ms: int) -> dict[str, Any]:
-        """The task once terminal, or as it is after `wait_ms`."""
+    async def wait(
+        self, principal: Principal, task_id: str, wait_ms: int, record: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The task once terminal, or as it is after `wait_ms`; `record` is the task as just read."""
         deadline = time.monotonic() + wait_ms / 1000
+        # Subscribed before anything else: a terminal message published since `record` was read is
+        # replayed to a new subscription by the bus, so none falls between the read and here.
         sub = self.bus.subscribe(task_id)
+        self.active += 1
         try:
-            while True:
+            if record is None:
                 record = await self._get(principal, task_id)
-                remaining = deadline - time.monotonic()
-                if record["status"] in TERMINAL or remaining <= 0:
-                    return record
-                while True:
-                    message = await sub.get(min(remaining, self.poll_interval))
-                    if message is not None and "record" in message:
-                        return dict(message["record"])
-                    # Chunks need no re-read; a status message or the timer does.
-                    if message is None or message.get("type") != "chunk":
-                        break
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
+            read_at = time.monotonic()
+            while record["status"] not in TERMINAL:
+                now = time.monotonic()
+                if now >= deadline:
+                    return await self._get(principal, task_id)
+                if now - read_at >= self.poll_interval:
+                    # The timer: a lost message delays the answer, never loses it.
+                    record, read_at = await self._get(principal, task_id), time.monotonic()
+                    continue
+                message = await sub.get(min(deadline - now, self.poll_interval - (now - read_at)))
+                if message is not None and "record" in message:
+                    return dict(message["record"])
+                # Chunks and non-terminal statuses: nothing to answer yet, and no need to read.
+            return record
         finally:
+            self.active -= 1
             sub.close()
 
-    async def stream(self, principal: Principal, task_id: str) -> AsyncIterator[tuple[str, Any]]:
+    async def stream(
+        self, principal: Principal, task_id: str, record: dict[str, Any] | None = None
+    ) -> AsyncIterator[tuple[str, Any]]:
         """`chunk`, `status` (claimed/running) and finally one terminal event of the task."""
         sub = self.bus.subscribe(task_id)
+        self.active += 1
         try:
-            record = await self._get(principal, task_id)
+            if record is None:
+                record = await self._get(principal, task_id)
             last_status = "pending"
             while True:
                 if record["status"] in TERMINAL:
@@ -82,6 +95,9 @@ class TaskWaiters:
                 if message is not None and message.get("type") == "chunk":
                     yield "chunk", {"data": message["data"]}
                     continue
+                if message is not None and "record" in message:
+                    record = dict(message["record"])  # terminal: no need to read the store
+                    continue
                 if message is not None and message.get("status") in ("claimed", "running"):
                     if message["status"] != last_status:
                         last_status = message["status"]
@@ -89,4 +105,5 @@ class TaskWaiters:
                     continue
                 record = await self._get(principal, task_id)
         finally:
+            self.active -= 1
             sub.close()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import queue
 import threading
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -26,6 +29,10 @@ CHANNEL = "agentrun_inference"
 ALL = "*"
 # NOTIFY payloads are limited to 8000 bytes; larger messages travel in parts.
 MAX_PAYLOAD = 7800
+# Terminal messages remembered for late subscribers (a waiter subscribing just after the result).
+RECENT_TERMINAL = 4096
+# NOTIFYs sent per round trip at most.
+NOTIFY_BATCH = 200
 
 
 class Subscription:
@@ -69,9 +76,15 @@ class ChunkBus:
         self._subs: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
         self._parts: dict[str, list[str]] = {}
-        # One connection of its own sends every NOTIFY: no pool check per message, and one order.
+        self._terminal: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Own messages come back from the listener; recognised by their prefix without parsing.
+        self._own_prefix = orjson.dumps({"r": self.replica}).decode()[:-1]
+        # One thread with a connection of its own sends every NOTIFY: one order, batched round trips.
         self._conn: Any = None
         self._conn_lock = threading.Lock()
+        self._outbox: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._sender: threading.Thread | None = None
+        self._sequence = itertools.count()
         if listener is not None:
             listener.subscribe(CHANNEL, self._on_notify)
 
@@ -80,6 +93,10 @@ class ChunkBus:
         sub = Subscription(self, key, asyncio.get_running_loop())
         with self._lock:
             self._subs.setdefault(key, set()).add(sub)
+            terminal = self._terminal.get(key)
+        if terminal is not None:
+            # Published before this subscription: the subscriber may have read the task earlier.
+            sub.put(terminal)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -91,35 +108,62 @@ class ChunkBus:
                     del self._subs[sub.key]
 
     def publish(self, key: str, message: dict[str, Any]) -> None:
+        """Deliver in process now; other replicas get it from the sender thread, in publish order."""
         self._deliver(key, message)
         if self.remote:
-            try:
-                self._notify(key, message)
-            except Exception:  # noqa: BLE001 - a lost message only delays waiters until their poll
-                log.warning("could not NOTIFY a task message", exc_info=True)
+            body = orjson.dumps(message).decode()
+            envelope = orjson.dumps({"r": self.replica, "s": next(self._sequence), "k": key, "m": body})
+            payloads = [envelope.decode()] if len(envelope) <= MAX_PAYLOAD else self._split(key, body)
+            with self._conn_lock:
+                if self._sender is None:
+                    self._sender = threading.Thread(target=self._send_loop, name="task-bus", daemon=True)
+                    self._sender.start()
+            self._outbox.put(payloads)
 
     def _deliver(self, key: str, message: dict[str, Any]) -> None:
+        message = {**message, "key": key}
         with self._lock:
             subs = [*self._subs.get(key, ()), *self._subs.get(ALL, ())] if key != ALL else []
+            if "record" in message:
+                self._terminal[key] = message
+                while len(self._terminal) > RECENT_TERMINAL:
+                    self._terminal.popitem(last=False)
         for sub in subs:
-            sub.put({**message, "key": key})
+            sub.put(message)
 
-    def _notify(self, key: str, message: dict[str, Any]) -> None:
-        body = orjson.dumps(message).decode()
-        envelope = orjson.dumps({"r": self.replica, "k": key, "m": body})
-        payloads = [envelope.decode()] if len(envelope) <= MAX_PAYLOAD else self._split(key, body)
-        with self._conn_lock:
-            for attempt in range(2):
+    def _send_loop(self) -> None:
+        """Send queued NOTIFYs, many per round trip: the publisher never waits for PostgreSQL."""
+        while True:
+            batch = [self._outbox.get()]
+            while len(batch) < NOTIFY_BATCH:
                 try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = connect_postgres(getattr(self.db, "conninfo", ""))
-                    for payload in payloads:
-                        self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-                    return
-                except psycopg.OperationalError:
-                    self._close()
-                    if attempt:
-                        raise
+                    batch.append(self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in batch
+            payloads = [p for item in batch if item is not None for p in item]
+            if payloads:
+                try:
+                    self._send(payloads)
+                except Exception:  # noqa: BLE001 - a lost message only delays waiters until their poll
+                    log.warning("could not NOTIFY %d task messages", len(payloads), exc_info=True)
+            if stop:
+                return
+
+    def _send(self, payloads: list[str]) -> None:
+        for attempt in range(2):
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = connect_postgres(getattr(self.db, "conninfo", ""))
+                # One statement: the notifications go out in array order, in one transaction (where
+                # identical payloads would collapse into one: each envelope carries a sequence number).
+                sql = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p"
+                self._conn.execute(sql, (CHANNEL, payloads))
+                return
+            except psycopg.OperationalError:
+                self._close()
+                if attempt:
+                    raise
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -129,7 +173,11 @@ class ChunkBus:
 
     def close(self) -> None:
         with self._conn_lock:
-            self._close()
+            sender, self._sender = self._sender, None
+        if sender is not None:
+            self._outbox.put(None)
+            sender.join(timeout=5)
+        self._close()
 
     def _split(self, key: str, body: str) -> list[str]:
         message_id = uuid.uuid4().hex[:12]
@@ -147,9 +195,9 @@ class ChunkBus:
             size //= 2
 
     def _on_notify(self, payload: str) -> None:
-        envelope = orjson.loads(payload)
-        if envelope.get("r") == self.replica:
+        if payload.startswith(self._own_prefix):
             return  # delivered locally already
+        envelope = orjson.loads(payload)
         key = envelope["k"]
         if "m" in envelope:
             self._deliver(key, orjson.loads(envelope["m"]))

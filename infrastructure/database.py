@@ -17,6 +17,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from infrastructure.connection_check import check_idle_connection
+
 _PERCENT = re.compile(r"%")
 
 
@@ -113,7 +115,7 @@ class SqliteDatabase(Database):
 
 
 class PostgresDatabase(Database):
-    """A connection pool that checks connections, so a restarted server is survived."""
+    """A connection pool that replaces dead connections, so a restarted server is survived."""
 
     dialect = "postgres"
 
@@ -124,7 +126,7 @@ class PostgresDatabase(Database):
             min_size=1,
             max_size=max_size,
             kwargs={"row_factory": dict_row, "autocommit": True},
-            check=ConnectionPool.check_connection,
+            check=check_idle_connection,  # no round trip per checkout
             timeout=5,
             open=True,
             name="agentrun-views",

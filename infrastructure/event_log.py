@@ -12,6 +12,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.base import Aggregate, DomainEvent
 from domain.errors import ConcurrencyError
+from infrastructure.connection_check import use_cheap_check
 from infrastructure.transcoder import OrjsonTranscoder
 
 
@@ -60,6 +61,9 @@ class EventLog:
         recorder: Any = self.app.recorder
         self.recorder = recorder
         self.is_postgres = env["PERSISTENCE_MODULE"].endswith("postgres")
+        if self.is_postgres:
+            # Pre-ping's round trip per checkout, replaced by a look at the socket.
+            use_cheap_check(recorder.datastore.pool)
         self.table: str = recorder.events_table_name
         # The library NOTIFYs a channel named after the table on every insert.
         self.channel = self.table.replace(".", "_")

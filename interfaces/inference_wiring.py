@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from application.dispatch import Dispatcher
 from application.inference_sweep import InferenceSweeper
@@ -70,3 +74,15 @@ class SweepLoop:
                 self.sweeper.sweep()
             except Exception:  # noqa: BLE001 - keep sweeping through outages
                 log.warning("inference sweep failed", exc_info=True)
+
+
+class WaitersCollector(Collector):
+    """`agentrun_inference_waiters`: long-polls and task streams this replica is serving now."""
+
+    def __init__(self, waiters: TaskWaiters) -> None:
+        self.waiters = waiters
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("agentrun_inference_waiters", "Inference waiters and streams being served")
+        gauge.add_metric([], self.waiters.active)
+        yield gauge

@@ -10,6 +10,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.responses import Response
 
+from interfaces.inference_wiring import WaitersCollector
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -54,6 +56,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_PositionsCollector(container))
+        if getattr(container, "waiters", None) is not None:
+            self.registry.register(WaitersCollector(container.waiters))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

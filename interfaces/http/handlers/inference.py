@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
 import orjson
 from sse_starlette import ServerSentEvent
 from starlette.responses import Response
@@ -19,18 +20,33 @@ INFER_WAIT_MS = 600_000
 
 
 class DeferredResponse(Response):
-    """A response produced by awaiting, so a long wait holds no handler thread."""
+    """A response produced by awaiting, so a long wait holds no handler thread.
+
+    The wait ends early when the client disconnects: nobody is left to answer.
+    """
 
     def __init__(self, produce: Callable[[], Awaitable[Response]]) -> None:
         super().__init__(status_code=200)
         self.produce = produce
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            response = await self.produce()
-        except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
-            response = from_exception(error)
-        await response(scope, receive, send)
+        response: Response | None = None
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                # The request body was read before the handler ran: what comes now is a disconnect.
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch)
+            try:
+                response = await self.produce()
+            except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
+                response = from_exception(error)
+            group.cancel_scope.cancel()
+        if response is not None:
+            await response(scope, receive, send)
 
 
 def enqueue(call: Call) -> tuple[int, Any]:
@@ -53,14 +69,14 @@ def get_task(call: Call) -> Any:
         return record
 
     async def produce() -> Response:
-        return json_response(await call.app.waiters.wait(call.principal, record["id"], q.wait_ms))
+        return json_response(await call.app.waiters.wait(call.principal, record["id"], q.wait_ms, record))
 
     return DeferredResponse(produce)
 
 
 def stream_task(call: Call) -> Any:
     record = call.app.inference_tasks.get(call.principal, call.path["taskId"])
-    frames = call.app.waiters.stream(call.principal, record["id"])
+    frames = call.app.waiters.stream(call.principal, record["id"], record)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for name, payload in frames:
@@ -112,13 +128,13 @@ def infer(call: Call) -> Any:
     if not stream:
 
         async def produce() -> Response:
-            record = await waiters.wait(call.principal, task["id"], INFER_WAIT_MS)
+            record = await waiters.wait(call.principal, task["id"], INFER_WAIT_MS, task)
             return _infer_result(record)
 
         return DeferredResponse(produce)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async for name, payload in waiters.stream(call.principal, task["id"]):
+        async for name, payload in waiters.stream(call.principal, task["id"], task):
             if name == "chunk":
                 data = payload["data"]
                 yield ServerSentEvent(data if isinstance(data, str) else orjson.dumps(data).decode())
