@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from application import access
@@ -15,6 +16,7 @@ from domain.queue_task_reads import QueueTaskReads, queue_task_reads_id
 from domain.redaction import redact
 from domain.timestamps import iso
 from projections import cursors, queue_stats_queries, queue_task_queries
+from projections.base import ViewCursor
 
 
 def queue_task_record(task: QueueTask, position: int) -> dict[str, Any]:
@@ -190,8 +192,14 @@ class QueueTaskUseCases(UseCases):
         self.wait_for_views(min_position)
         now = self.clock()
         # One snapshot, so the stats and the items agree however many writers fold meanwhile.
-        with self.views.db.read(snapshot=True) as cur:
+        with self._snapshot() as cur:
             tenants = principal.tenant_filter()
             stats = queue_stats_queries.queue_stats(cur, tenants=tenants, queue=queue, now=now)
             items = queue_task_queries.top_tasks(cur, tenants=tenants, queue=queue)
         return {"queue": queue, "stats": stats, "items": items, "generatedAt": iso(now)}
+
+    def _snapshot(self) -> AbstractContextManager[ViewCursor]:
+        """A read whose statements all see one state, where the views' database offers it."""
+        # The Views port has no snapshot read yet (application/ports.py is not this module's).
+        db = getattr(self.views, "db", None)
+        return db.read(snapshot=True) if db is not None else self.views.read()
