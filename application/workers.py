@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any, Protocol
 
 from application import access
@@ -13,6 +14,7 @@ from application.inference_tasks import Bus, InferenceTaskUseCases
 from application.retry import retry_on_conflict
 from domain.errors import ConflictError
 from domain.ids import new_id
+from domain.llm_name import LlmName, NameTakenError, llm_name_aggregate_id
 from domain.timestamps import micros
 from domain.worker import Wake, Worker, wake_aggregate_id, worker_aggregate_id
 from projections import worker_queries
@@ -40,27 +42,45 @@ class WorkerUseCases(UseCases):
         names = [p["name"] for p in providers]
         if len(set(names)) != len(names):
             raise ConflictError("provider names must be unique", names=names)
-        self.wait_for_views(None)
-        with self.views.read() as cur:
-            for name in names:
-                llm = worker_queries.get_llm(cur, name)
-                if llm is not None and llm["workerId"] != worker_id and llm["status"] != "inactive":
-                    raise ConflictError(f"llm {name} is served by another active worker", llmName=name)
 
         def attempt() -> tuple[Worker, bool]:
             now = self.clock()
+            # Names first: each is a compare-and-set on its LlmName, saved with the worker at once.
+            names_to_save = [n for n in (self._take_name(name, worker_id, now) for name in names) if n]
             worker = self.store.get(worker_aggregate_id(worker_id))
-            if isinstance(worker, Worker):
-                if worker.reregister(providers, now):
-                    self.store.save(worker)
+            created = not isinstance(worker, Worker)
+            if created:
+                worker = Worker.register(worker_id, providers, now)
+            elif not worker.reregister(providers, now):
+                if names_to_save:
+                    self.store.save(*names_to_save)
                 return worker, False
-            worker = Worker.register(worker_id, providers, now)
-            self.store.save(worker)
-            return worker, True
+            self.store.save(worker, *names_to_save)
+            return worker, created
 
         worker, created = retry_on_conflict(attempt)
         self.liveness.touch(worker_id, micros(self.clock()))
         return {"workerId": worker_id, "llms": self._llms(worker)}, created
+
+    def _take_name(self, name: str, worker_id: str, now: datetime) -> LlmName | None:
+        """The LlmName to save so that `worker_id` owns `name`; None when it already does."""
+        llm = self.store.get(llm_name_aggregate_id(name))
+        if not isinstance(llm, LlmName):
+            self._check_unclaimed_name(name, worker_id)
+            return LlmName.claim(name, worker_id, now)
+        if llm.worker_id == worker_id:
+            return None
+        owner = self.store.get(worker_aggregate_id(llm.worker_id))
+        serves = isinstance(owner, Worker) and owner.active and owner.provider(name) is not None
+        llm.take_over(worker_id, serves, now)
+        return llm
+
+    def _check_unclaimed_name(self, name: str, worker_id: str) -> None:
+        """A name registered before names were aggregates is known only to the registry view."""
+        with self.views.read() as cur:
+            row = worker_queries.get_llm(cur, name)
+        if row is not None and row["workerId"] != worker_id and row["status"] != "inactive":
+            raise NameTakenError(f"llm {name} is served by another active worker", llmName=name)
 
     def heartbeat(self, principal: Principal, worker_id: str) -> None:
         principal.require(access.WORKER)
