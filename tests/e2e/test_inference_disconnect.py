@@ -34,7 +34,8 @@ def wait_for(check: object, timeout: float = 10.0) -> bool:
 def test_long_polls_and_streams_whose_clients_disconnect_stop_waiting(server: Server) -> None:
     _, llm = register(server)  # registered, never bound: nothing will ever answer these tasks
     api: Api = server.client("client")
-    tasks = [api.ok(api.post("/inference-tasks", {"llmName": llm, "request": {}}), 202) for _ in range(WAITERS)]
+    body = {"llmName": llm, "request": {}}
+    tasks = [api.ok(api.post("/inference-tasks", body), 202) for _ in range(WAITERS)]
     before = waiters_gauge(server)
     headers = {"Authorization": f"Bearer {token_of('client')}"}
     clients = [httpx.Client(base_url=server.base_url + "/api/v1", headers=headers) for _ in range(WAITERS)]
@@ -54,9 +55,8 @@ def test_long_polls_and_streams_whose_clients_disconnect_stop_waiting(server: Se
             time.sleep(1.5)
             source.response.close()
 
-    threads = [
-        threading.Thread(target=long_poll if n % 2 else stream, args=(n,), daemon=True) for n in range(WAITERS)
-    ]
+    kinds = [long_poll if n % 2 else stream for n in range(WAITERS)]
+    threads = [threading.Thread(target=kind, args=(n,), daemon=True) for n, kind in enumerate(kinds)]
     for t in threads:
         t.start()
     opened.wait()
