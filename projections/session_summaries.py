@@ -4,7 +4,9 @@ A session's `version` is the log position of its last version-raising event (its
 turn or steer created, a turn finished, a run finished or cancelled), so versions of all
 sessions are comparable and `changedSince` is a cursor over the whole log. The session's open
 work (claimed runs, unfinished turns) is kept in `session_open_work`: the session is `running`
-while any is open and `terminal`, with the status of the last to close, only when none is.
+while any is open and `terminal`, with the status of the last to close, only when none is. A
+run's claim is open until the run ends or one of its turns finishes, as a finished turn is what
+the session's reader waits for.
 """
 
 from __future__ import annotations
@@ -199,9 +201,11 @@ class SessionSummaries(Projection):
         status = getattr(e, "terminal_status", "cancelled")
         kind = getattr(e, "failure_kind", "cancelled")
         session_id = row["session_id"]
+        # A turn's end also settles its run's claim: between turns a claimed run is not running.
         closed = cur.execute(
-            "DELETE FROM session_open_work WHERE session_id = ? AND work_id = ?",
-            (session_id, e.originator_id),
+            "DELETE FROM session_open_work WHERE session_id = ? AND (work_id = ? OR "
+            "(work_id = ? AND kind = 'run'))",
+            (session_id, e.originator_id, row["run_id"]),
         ).rowcount
         changes: dict[str, Any] = {"last_command_id": e.originator_id}
         if closed or not self._open_work(cur, session_id):

@@ -114,3 +114,19 @@ def test_cancelling_one_run_keeps_the_session_running_on_another(server: Server)
     finish_run(runner, first["id"])
     done = summary(client, session_id)
     assert (done["executionState"], done["terminalStatus"]) == ("terminal", "completed")
+
+
+def test_a_finished_turn_makes_the_session_terminal_and_unread_while_its_run_stays_claimed(
+    server: Server,
+) -> None:
+    client, runner = server.client("client"), server.client("runner")
+    session_id, run = start_session(client, unique("profile"))
+    claim(runner, run["id"])
+    turn = command(client, run["id"], "turn", prompt="one")
+    assert summary(client, session_id)["executionState"] == "running"
+
+    finish_command(runner, turn["id"], "completed")
+    state = summary(client, session_id)
+    assert (state["executionState"], state["active"], state["unread"]) == ("terminal", False, True)
+    assert state["activeRunId"] is None and state["terminalStatus"] == "completed"
+    assert client.ok(client.get(f"/runs/{run['id']}"))["status"] not in ("completed", "failed", "cancelled")
