@@ -7,18 +7,7 @@ from typing import Any
 
 from domain.timestamps import iso, micros
 from projections.base import ViewCursor
-
-
-def _where(tenants: list[str] | None, queue: str | None) -> tuple[str, list[Any]]:
-    where = ["1 = 1"]
-    params: list[Any] = []
-    if tenants is not None:
-        where.append(f"tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
-        params.extend(tenants)
-    if queue is not None:
-        where.append("queue = ?")
-        params.append(queue)
-    return " AND ".join(where), params
+from projections.queue_task_queries import conditions
 
 
 def queue_stats(
@@ -26,7 +15,8 @@ def queue_stats(
 ) -> dict[str, Any]:
     """`{queue, total, byState, byLane, maxVersion, oldestPendingAgeMs, generatedAt}`; states and
     lanes with no tasks are left out."""
-    where, params = _where(tenants, queue)
+    conds, params = conditions(tenants, queue)
+    where = " AND ".join(conds)
     rows = cur.execute(
         f"SELECT dimension, key, SUM(n) AS n, MAX(n) AS top FROM queue_stat_counts WHERE {where} "
         "GROUP BY dimension, key",

@@ -13,7 +13,10 @@ CHANGE_ORDER = ("version", "task_id")
 COMMANDER_SIZE = 20
 
 
-def _where(tenants: list[str] | None, queue: str | None, state: str | None) -> tuple[list[str], list[Any]]:
+def conditions(
+    tenants: list[str] | None, queue: str | None, state: str | None = None
+) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions (and their parameters) limiting rows to tenants, a queue, a state."""
     where = ["1 = 1"]
     params: list[Any] = []
     if tenants is not None:
@@ -39,7 +42,7 @@ def list_tasks(
     after: list[Any] | None,
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """A page of tasks: by priority desc, created asc, id; or, with `updated_after`, by version asc."""
-    where, params = _where(tenants, queue, state)
+    where, params = conditions(tenants, queue, state)
     order = QUEUE_ORDER if updated_after is None else CHANGE_ORDER
     if updated_after is not None:
         where.append("version > ?")
