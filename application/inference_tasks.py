@@ -12,6 +12,7 @@ from application import access
 from application.access import Principal
 from application.base import UseCases
 from application.errors import NotFoundError, UnavailableError
+from application.group_commit import GroupCommit
 from application.retry import retry_on_conflict
 from domain.errors import ConcurrencyError, SchemaInvalidError
 from domain.inference_task import STATUSES, InferenceTask, NotClaimableError
@@ -114,6 +115,8 @@ class InferenceTaskUseCases(UseCases):
         self.request_wake = request_wake
         self._positions = PositionMemory()
         self._handed = HandOver()
+        # Enqueues, claims and results of many callers share transactions under load.
+        self.saves = GroupCommit(self.store)
 
     # -- the caller's side ------------------------------------------------------------
 
@@ -248,7 +251,7 @@ class InferenceTaskUseCases(UseCases):
         if not tasks:
             return []
         try:
-            positions = self.store.save(*tasks)
+            positions = self.saves.save(*tasks)
         except ConcurrencyError:
             # Someone else claimed one (or a handed-over task was stale): one by one, freshly loaded.
             claimed = (self.claim(t.id, worker_id, channel_id) for t in tasks)
@@ -338,7 +341,7 @@ class InferenceTaskUseCases(UseCases):
 
     def _saved(self, task: InferenceTask) -> dict[str, Any]:
         self._handed.take(task.id)  # a hand-over older than this save would only lose its next save
-        record = self._record(task, max(self.store.save(task)))
+        record = self._record(task, max(self.saves.save(task)))
         self._announce(task, record)
         return record
 
