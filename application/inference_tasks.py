@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -14,13 +12,12 @@ from application.base import UseCases
 from application.errors import NotFoundError, UnavailableError
 from application.group_commit import GroupCommit
 from application.retry import retry_on_conflict
+from application.task_memory import HandOver, PositionMemory
 from domain.errors import ConcurrencyError, SchemaInvalidError
 from domain.inference_task import STATUSES, InferenceTask, NotClaimableError
 from domain.redaction import redact
 from domain.timestamps import iso
 from projections import inference_queries, worker_queries
-
-POSITION_MEMORY = 10_000
 
 
 class Bus(Protocol):
@@ -60,52 +57,6 @@ def task_frame(task: InferenceTask) -> dict[str, Any]:
         "request": task.request_body,
         "streaming": task.streaming,
     }
-
-
-class PositionMemory:
-    """The log position of recently saved or read tasks, keyed by task id and version (LRU)."""
-
-    def __init__(self, size: int = POSITION_MEMORY) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, tuple[int, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, task_id: str, version: int) -> int | None:
-        with self._lock:
-            entry = self._entries.get(task_id)
-        # A version that moved on (a write on another replica) means the position must be read again.
-        return entry[1] if entry is not None and entry[0] == version else None
-
-    def put(self, task_id: str, version: int, position: int) -> None:
-        with self._lock:
-            self._entries[task_id] = (version, position)
-            self._entries.move_to_end(task_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
-class HandOver:
-    """Tasks this replica just saved, handed to the next step (the claim, the result) without a load.
-
-    A handed-over task may be stale (written since on another replica): its next save is then a lost
-    compare-and-set, and the step reloads and decides again. Each entry is taken once.
-    """
-
-    def __init__(self, size: int = POSITION_MEMORY) -> None:
-        self.size = size
-        self._tasks: OrderedDict[str, InferenceTask] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, task: InferenceTask) -> None:
-        with self._lock:
-            self._tasks[task.id] = task
-            self._tasks.move_to_end(task.id)
-            while len(self._tasks) > self.size:
-                self._tasks.popitem(last=False)
-
-    def take(self, task_id: str) -> InferenceTask | None:
-        with self._lock:
-            return self._tasks.pop(task_id, None)
 
 
 class InferenceTaskUseCases(UseCases):
