@@ -81,12 +81,36 @@ class EventLog:
 
     def save(self, *aggregates: Aggregate) -> list[int]:
         """Save the pending events of all the aggregates atomically; returns their positions."""
+        pending = [event for aggregate in aggregates for event in aggregate.pending_events]
         try:
             recordings = self.app.save(*aggregates)
         except IntegrityError as error:
-            raise ConcurrencyError("another writer saved first; reload and retry") from error
+            positions = self._already_stored(pending)
+            if positions is None:
+                raise ConcurrencyError("another writer saved first; reload and retry") from error
+            self._on_saved()
+            return positions
         self._on_saved()
         return [r.notification.id for r in recordings]
+
+    def _already_stored(self, events: Sequence[Any]) -> list[int] | None:
+        """The positions of exactly these events if the store holds them, else None.
+
+        When the connection dies as a commit lands, the library retries the transaction and the
+        retry collides with its own first attempt: that is our write, not a lost race.
+        """
+        positions = []
+        for event in events:
+            stored = self.app.mapper.to_stored_event(event)
+            rows = self._query(
+                f"SELECT {self._position_column} AS position, topic, state FROM {self.table} "
+                "WHERE originator_id = ? AND originator_version = ?",
+                (str(stored.originator_id), stored.originator_version),
+            )
+            if not rows or rows[0]["topic"] != stored.topic or bytes(rows[0]["state"]) != stored.state:
+                return None
+            positions.append(int(rows[0]["position"]))
+        return positions
 
     def head(self) -> int:
         """The position of the newest committed event (0 when the log is empty)."""
