@@ -67,6 +67,9 @@ def test_filters_by_type_aggregate_and_session(admin: Api) -> None:
     run = made["run"]
     claimed = all_pages(admin, types="Run.Claimed,Command.Created", runId=run["id"])
     assert sorted(i["type"] for i in claimed) == ["Command.Created", "Run.Claimed"]
+    params = [("types", "Run.Claimed"), ("types", "Command.Created"), ("runId", run["id"])]
+    repeated = admin.ok(admin.http.get("/events", params=params))
+    assert [i["position"] for i in repeated["items"]] == [i["position"] for i in claimed]
     only_command = all_pages(admin, aggregateId=made["command"]["id"])
     assert [i["type"] for i in only_command] == ["Command.Created"]
     session_id = run["sessionRef"]["sessionId"]

@@ -27,13 +27,15 @@ STREAM_BATCH = 500
 _TAIL_READERS = anyio.CapacityLimiter(8)
 
 
-def _filter(q: EventsQuery) -> EventFilter:
-    return EventFilter.parse(q.types, q.aggregate_id, q.run_id, q.session_id)
+def _filter(call: Call, q: EventsQuery) -> EventFilter:
+    # `types=A,B` and `types=A&types=B` mean the same.
+    types = ",".join(call.query_params.getlist("types")) or q.types
+    return EventFilter.parse(types, q.aggregate_id, q.run_id, q.session_id)
 
 
 def list_events(call: Call) -> Any:
     q = call.query(EventsQuery)
-    return call.app.event_log.page(call.principal, q.after, q.limit, _filter(q))
+    return call.app.event_log.page(call.principal, q.after, q.limit, _filter(call, q))
 
 
 def _resume_after(call: Call, q: EventsQuery) -> int:
@@ -51,7 +53,7 @@ def stream_events(call: Call) -> Any:
     call.principal.require(EVENTS_PERMISSION)
     after = _resume_after(call, q)
     stream = Tail(call.app.event_log, call.app.events_signal, call.app.settings.tail_buffer)
-    return sse_response(stream.run(call.principal, after, _filter(q)), abort=stream.abort)
+    return sse_response(stream.run(call.principal, after, _filter(call, q)), abort=stream.abort)
 
 
 class Tail:
