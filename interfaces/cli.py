@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import secrets
 import sys
-from pathlib import Path
 
 import orjson
 
@@ -16,35 +14,10 @@ from interfaces import cli_audit, cli_gc, cli_log, cli_projections
 log = logging.getLogger("agentrun")
 
 
-def _admin_token(settings: Settings) -> str:
-    """The admin token kept in the data dir, created (and printed once) when missing."""
-    path = Path(settings.data_dir) / "admin-token"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
-    print(f"created an admin token (stored in {path}); use it as 'Authorization: Bearer {token}'")
-    return token
-
-
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from interfaces.serve import serve as run_server
 
-    from interfaces.bootstrap import Container
-    from interfaces.http.app import create_app
-    from interfaces.http.auth import TokenRegistry
-
-    settings = Settings()
-    tokens = None
-    if not settings.api_tokens and (settings.auth or "").lower() != "disabled":
-        token = _admin_token(settings)
-        tokens = TokenRegistry([{"token": token, "principal": "admin", "roles": ["admin"], "tenants": ["*"]}])
-    container = Container(settings, tokens=tokens)
-    print(f"agentrun {container.version} on {settings.adapter}, http://{args.host}:{args.port}")
-    uvicorn.run(create_app(container), host=args.host, port=args.port, log_level=args.log_level)
-    return 0
+    return run_server(args.host, args.port, args.workers, args.log_level)
 
 
 def projections_status(args: argparse.Namespace) -> int:
@@ -76,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes, each a replica (default: the number of cores on PostgreSQL; SQLite: 1)",
+    )
     p.set_defaults(func=serve)
 
     projections = commands.add_parser("projections", help="inspect projections")

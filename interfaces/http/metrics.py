@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.responses import Response
@@ -55,6 +56,10 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
+        # Which server process answered: with `serve --workers N` each process is a replica.
+        Gauge("agentrun_process", "This server process", ["pid"], registry=self.registry).labels(
+            str(os.getpid())
+        ).set(1)
         self.registry.register(_PositionsCollector(container))
         if getattr(container, "waiters", None) is not None:
             self.registry.register(WaitersCollector(container.waiters))

@@ -1,4 +1,8 @@
-"""Two server processes on one PostgreSQL: waiters and streams on A see what workers post to B."""
+"""Replicas on one PostgreSQL: waiters and streams on A see what workers post to B.
+
+Run twice: two separate servers, and one `serve --workers 2` whose processes share the port (A and
+B are then separate connections, each served by whichever process accepts it).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,14 @@ from tests.support.server import Server, token_of
 from tests.support.workers import ChannelClient, register
 
 
-@pytest.fixture(scope="module")
-def replicas(tmp_path_factory: pytest.TempPathFactory) -> Any:
+@pytest.fixture(scope="module", params=["two-servers", "workers-2"])
+def replicas(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     with throwaway_database() as url:
+        if request.param == "workers-2":
+            both = Server("postgres", Path(tmp_path_factory.mktemp("w")), database_url=url, workers=2).start()
+            yield both, both
+            both.stop()
+            return
         a = Server("postgres", Path(tmp_path_factory.mktemp("a")), database_url=url).start()
         b = Server("postgres", Path(tmp_path_factory.mktemp("b")), database_url=url).start()
         yield a, b
@@ -117,3 +126,25 @@ def test_a_task_enqueued_on_a_reaches_a_worker_bound_on_b(replicas: Any) -> None
         assert frame["taskId"] == task["id"] and time.monotonic() - started < 1.0
     finally:
         channel.close()
+
+
+def test_every_worker_process_serves_requests(replicas: Any) -> None:
+    a, b = replicas
+    if a is not b:
+        pytest.skip("two separate servers: one process each")
+    pids: set[str] = set()
+
+    def scrape() -> None:
+        with httpx.Client(base_url=a.base_url) as http:  # a fresh connection each time
+            text = http.get("/metrics").text
+        info = next(line for line in text.splitlines() if line.startswith("agentrun_process{"))
+        pids.add(info.split('"')[1])
+
+    deadline = time.monotonic() + 20
+    while len(pids) < 2 and time.monotonic() < deadline:
+        threads = [threading.Thread(target=scrape) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(pids) == 2, pids

@@ -57,6 +57,8 @@ class Server:
     database_url: str | None = None
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # `serve --workers`: server processes behind the one port, each a replica (PostgreSQL only).
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,6 +85,8 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--workers",
+                str(self.workers),
             ],
             env=self.env(),
             stdout=log,
