@@ -13,6 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 from domain.base import Aggregate, DomainEvent
 from domain.errors import ConcurrencyError
 from infrastructure.connection_check import use_cheap_check
+from infrastructure.group_commit import GroupCommit
 from infrastructure.transcoder import OrjsonTranscoder
 
 
@@ -68,6 +69,8 @@ class EventLog:
         # The library NOTIFYs a channel named after the table on every insert.
         self.channel = self.table.replace(".", "_")
         self._on_saved = on_saved
+        # Every save of every aggregate, from every thread, shares transactions under load.
+        self.group = GroupCommit(self._save_now)
 
     def close(self) -> None:
         self.app.close()
@@ -80,7 +83,14 @@ class EventLog:
             return None
 
     def save(self, *aggregates: Aggregate) -> list[int]:
-        """Save the pending events of all the aggregates atomically; returns their positions."""
+        """Save the pending events of all the aggregates atomically; returns their positions.
+
+        Saves that arrive while another is in flight go to the store together (group commit).
+        """
+        return self.group.save(*aggregates)
+
+    def _save_now(self, *aggregates: Aggregate) -> list[int]:
+        """One transaction for the pending events of these aggregates."""
         pending = [event for aggregate in aggregates for event in aggregate.pending_events]
         try:
             recordings = self.app.save(*aggregates)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.group_commit import GroupCommit
 from domain.errors import ConcurrencyError
 from domain.inference_task import InferenceTask
 from infrastructure.event_log import EventLog
+from infrastructure.group_commit import GroupCommit
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 
@@ -34,7 +34,7 @@ def new_task() -> InferenceTask:
 
 
 def test_concurrent_saves_all_land_in_fewer_transactions_with_their_own_positions(log: EventLog) -> None:
-    saves = GroupCommit(log)
+    saves = GroupCommit(log._save_now)
     tasks = [new_task() for _ in range(THREADS * 4)]
     start = threading.Barrier(THREADS)
 
@@ -55,7 +55,7 @@ def test_concurrent_saves_all_land_in_fewer_transactions_with_their_own_position
 def test_in_a_batch_only_the_loser_of_a_race_sees_the_conflict(log: EventLog) -> None:
     task = new_task()
     log.save(task)
-    saves = GroupCommit(log)
+    saves = GroupCommit(log._save_now)
     # Two copies of one task claimed at once (a race), beside unrelated new tasks.
     racers = [log.get(task.id) for _ in range(2)]
     for n, racer in enumerate(racers):

@@ -10,13 +10,15 @@ time, so only the caller that lost a race sees its `ConcurrencyError`.
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
+# A transaction takes at most this many callers, and no more events than this unless one caller
+# alone brings more: the wait of a queued caller stays bounded by one modest transaction.
 MAX_BATCH = 64
+MAX_EVENTS = 5_000
 
-
-class Store(Protocol):
-    def save(self, *aggregates: Any) -> list[int]: ...
+Save = Callable[..., list[int]]
 
 
 class _Slot:
@@ -31,9 +33,10 @@ class _Slot:
 class GroupCommit:
     """`save(*aggregates)` with the store's meaning, batched with concurrent callers."""
 
-    def __init__(self, store: Store, max_batch: int = MAX_BATCH) -> None:
-        self.store = store
+    def __init__(self, save: Save, max_batch: int = MAX_BATCH, max_events: int = MAX_EVENTS) -> None:
+        self._save_together = save
         self.max_batch = max_batch
+        self.max_events = max_events
         self._cond = threading.Condition()
         self._queue: list[_Slot] = []
         self._saving = False
@@ -49,9 +52,17 @@ class GroupCommit:
             if not slot.done:
                 # The leader: this slot and whatever queued behind the last save, oldest first.
                 self._saving = True
+                batch = [slot]
+                events = slot.events
                 rest = [s for s in self._queue if s is not slot]
-                batch = [slot, *rest[: self.max_batch - 1]]
-                self._queue = rest[self.max_batch - 1 :]
+                taken = 0
+                for queued in rest:
+                    if len(batch) >= self.max_batch or events + queued.events > self.max_events:
+                        break
+                    batch.append(queued)
+                    events += queued.events
+                    taken += 1
+                self._queue = rest[taken:]
         if batch:
             try:
                 self._save(batch)
@@ -69,7 +80,7 @@ class GroupCommit:
         pending = [(a, list(a.pending_events)) for s in batch for a in s.aggregates]
         try:
             self.batches += 1
-            positions = self.store.save(*(a for s in batch for a in s.aggregates))
+            positions = self._save_together(*(a for s in batch for a in s.aggregates))
         except BaseException as error:
             if len(batch) == 1:
                 batch[0].error, batch[0].done = error, True
