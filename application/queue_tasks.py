@@ -11,12 +11,15 @@ from application.base import UseCases
 from application.retry import retry_on_conflict
 from domain.errors import SchemaInvalidError
 from domain.hashing import payload_hash
-from domain.queue_task import QUEUE_TASK_STATES, QueueTask, queue_task_id
+from domain.queue_task import QUEUE_TASK_STATES, TERMINAL_QUEUE_TASK_STATES, QueueTask, queue_task_id
 from domain.queue_task_reads import QueueTaskReads, queue_task_reads_id
 from domain.redaction import redact
 from domain.timestamps import iso
 from projections import cursors, queue_stats_queries, queue_task_queries
 from projections.base import ViewCursor
+
+# Tasks read per page of a bulk cancel: each page is a short indexed read, never the whole view.
+BULK_PAGE = 100
 
 
 def queue_task_record(task: QueueTask, position: int) -> dict[str, Any]:
@@ -45,6 +48,8 @@ def queue_task_record(task: QueueTask, position: int) -> dict[str, Any]:
 
 
 class QueueTaskUseCases(UseCases):
+    reads = ("queue_tasks", "queue_stats")
+
     def create(
         self,
         principal: Principal,
@@ -114,7 +119,7 @@ class QueueTaskUseCases(UseCases):
 
     def cancel(self, principal: Principal, task_id: str, reason: str | None) -> dict[str, Any]:
         """Cancel the task; a terminal task is answered unchanged."""
-        principal.require(access.QUEUE_ADMIN)
+        principal.require(access.QUEUE_CANCEL)
 
         def attempt() -> dict[str, Any]:
             task = self.load(QueueTask, task_id, principal, "queue task")
@@ -123,6 +128,37 @@ class QueueTaskUseCases(UseCases):
             return queue_task_record(task, self.store.save(task)[-1])
 
         return retry_on_conflict(attempt)
+
+    def cancel_matching(
+        self, principal: Principal, *, queue: str | None, state: str | None, reason: str | None
+    ) -> dict[str, Any]:
+        """Cancel every task the filter matches in the principal's tenants, page by page on the server."""
+        principal.require(access.QUEUE_CANCEL)
+        if state is not None and state not in QUEUE_TASK_STATES:
+            raise SchemaInvalidError(f"unknown queue task state {state!r}", allowed=list(QUEUE_TASK_STATES))
+        matched = cancelled = position = 0
+        after: list[Any] | None = None
+        while True:
+            with self.views.read() as cur:
+                items, after = queue_task_queries.list_tasks(
+                    cur,
+                    tenants=principal.tenant_filter(),
+                    queue=queue,
+                    state=state,
+                    updated_after=None,
+                    limit=BULK_PAGE,
+                    after=after,
+                )
+            for item in items:
+                matched += 1
+                if item["state"] in TERMINAL_QUEUE_TASK_STATES:
+                    continue
+                task = self.cancel(principal, item["id"], reason)
+                if task["state"] == "cancelled":
+                    cancelled += 1
+                    position = max(position, task["position"])
+            if after is None:
+                return {"matched": matched, "cancelled": cancelled, "position": position or None}
 
     def mark_read(self, principal: Principal, task_id: str, reader_id: str) -> dict[str, Any]:
         """Record that the reader has seen the task as it is now."""

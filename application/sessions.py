@@ -13,12 +13,14 @@ from application.run_events import RunEventUseCases
 from domain.errors import SchemaInvalidError
 from domain.run import Run
 from domain.session import Session, session_aggregate_id
-from projections import cursors, session_queries
+from projections import cursors, session_counts, session_queries
 
 OUTPUT_TYPES = frozenset({"assistant_message", "command_output", "diff", "error", "terminal_status"})
 
 
 class SessionUseCases(UseCases):
+    reads = ("session_summaries",)
+
     def __init__(self, *args: Any, run_events: RunEventUseCases, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.run_events = run_events
@@ -49,9 +51,8 @@ class SessionUseCases(UseCases):
         principal.require(access.READ)
         if state is not None and state not in session_queries.LIST_STATES:
             raise SchemaInvalidError(f"unknown state {state!r}", allowed=list(session_queries.LIST_STATES))
-        order = session_queries.ATTENTION_ORDER if changed_since is None else session_queries.CHANGE_ORDER
-        arity = len(order)
-        after = cursors.decode_cursor(cursor, arity) if cursor else None
+        shape = session_queries.ATTENTION_SHAPE if changed_since is None else session_queries.CHANGE_SHAPE
+        after = cursors.decode_cursor(cursor, len(shape), shape) if cursor else None
         if cursor and after is None:
             raise SchemaInvalidError("cursor is not one this list issued")
         self.wait_for_views(min_position)
@@ -138,3 +139,19 @@ class SessionUseCases(UseCases):
             "readAt": row["read_at"],
             "position": position,
         }
+
+    def counts(
+        self,
+        principal: Principal,
+        *,
+        backend_profile: str | None,
+        reader_id: str | None,
+        min_position: int | None,
+    ) -> dict[str, int]:
+        """How many sessions each list state holds, from the projection's counters (no scan)."""
+        principal.require(access.READ)
+        self.wait_for_views(min_position)
+        with self.views.read() as cur:
+            return session_counts.counts(
+                cur, tenants=principal.tenant_filter(), backend_profile=backend_profile, reader_id=reader_id
+            )

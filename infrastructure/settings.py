@@ -26,12 +26,19 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=60, validation_alias=AliasChoices("AGENTRUN_POLL_INTERVAL")
     )
     read_timeout: float = Field(default=5.0, gt=0, validation_alias="AGENTRUN_READ_TIMEOUT")
+    # A projection failing on one event is tried this often, with doubling backoff, then stalled (ADR 0031).
+    projection_max_tries: int = Field(default=5, ge=1, le=100, validation_alias="AGENTRUN_PROJECTION_MAX_TRIES")
+    projection_retry_backoff: float = Field(
+        default=0.2, gt=0, le=60, validation_alias="AGENTRUN_PROJECTION_RETRY_BACKOFF"
+    )
     pool_size: int = Field(default=10, ge=1, validation_alias="AGENTRUN_POOL_SIZE")
     worker_timeout: float = Field(default=90.0, gt=0, validation_alias="AGENTRUN_WORKER_TIMEOUT")
     sweep_interval: float = Field(default=60.0, gt=0, validation_alias="AGENTRUN_SWEEP_INTERVAL")
     # Events queued for one slow `/events/stream` client before it is disconnected (ADR 0024).
     tail_buffer: int = Field(default=5_000, ge=1, validation_alias="AGENTRUN_TAIL_BUFFER")
     sse_keepalive: float = Field(default=15.0, gt=0, le=15, validation_alias="AGENTRUN_SSE_KEEPALIVE")
+    # How long a console login lasts (seconds), whatever the activity: then log in again (ADR 0034).
+    ui_session_ttl: float = Field(default=12 * 3600, gt=0, validation_alias="AGENTRUN_UI_SESSION_TTL")
     # JSON object of backend profile → its capabilities (any JSON object), shown by GET /backends.
     backend_profiles: str | None = Field(default=None, validation_alias="AGENTRUN_BACKEND_PROFILES")
 

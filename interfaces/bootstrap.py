@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -17,6 +17,7 @@ from application.run_events import RunEventUseCases
 from application.runners import RunnerUseCases
 from application.runs import RunUseCases
 from application.sessions import SessionUseCases
+from infrastructure.browser_sessions import BrowserSessions
 from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.event_log import EventLog, postgres_env, sqlite_env
 from infrastructure.leader_lock import AdvisoryLock, LocalLock
@@ -25,7 +26,7 @@ from infrastructure.projection_runner import ADVANCED_CHANNEL, ProjectionRunner,
 from infrastructure.settings import Settings
 from infrastructure.signals import PostgresListener, Signal
 from infrastructure.views import ViewReader
-from interfaces.http.auth import TokenRegistry
+from interfaces.http.auth import Authenticator, TokenRegistry
 from interfaces.inference_wiring import wire_inference
 from projections.backends import Backends
 from projections.base import Projection
@@ -90,7 +91,12 @@ class Container:
             leader=leader,
             batch_size=settings.projection_batch_size,
             poll_interval=settings.poll_interval,
+            max_tries=settings.projection_max_tries,
+            retry_backoff=settings.projection_retry_backoff,
         )
+        self.browser_sessions = BrowserSessions(self.db, clock, timedelta(seconds=settings.ui_session_ttl))
+        self.browser_sessions.create_table()
+        self.authenticator = Authenticator(self.tokens, self.browser_sessions)
         self.views = ViewReader(self.db, self.log, [p.name for p in self.projections], self.advanced_signal)
         common: dict[str, Any] = {
             "store": self.log,

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 
 from domain.timestamps import iso, micros
+from projections import session_attention as attention
+from projections import session_counts
 from projections.base import Projection, ViewCursor, handles
 
 TITLE_LENGTH = 120
@@ -38,11 +40,14 @@ class SessionSummaries(Projection):
             "last_run_id TEXT, last_command_id TEXT, active_run_id TEXT, active_command_id TEXT, "
             "last_event_seq BIGINT NOT NULL, terminal_status TEXT, failure_kind TEXT, title TEXT, "
             "last_activity_at TEXT NOT NULL, activity_us BIGINT NOT NULL, created_at TEXT NOT NULL, "
-            "updated_at TEXT NOT NULL, expires_at TEXT"
+            "updated_at TEXT NOT NULL, expires_at TEXT, active_rank INTEGER NOT NULL, "
+            "neg_activity BIGINT NOT NULL"
         ),
         "session_read_cursors": (
             "session_id TEXT NOT NULL, reader_id TEXT NOT NULL, session_version BIGINT NOT NULL, "
-            "read_at TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (session_id, reader_id)"
+            "read_at TEXT NOT NULL, position BIGINT NOT NULL, tenant_id TEXT NOT NULL, "
+            "backend_profile TEXT NOT NULL, execution_state TEXT NOT NULL, "
+            "neg_activity BIGINT NOT NULL, is_read INTEGER NOT NULL, PRIMARY KEY (session_id, reader_id)"
         ),
         "session_runs": "run_id TEXT PRIMARY KEY, session_id TEXT NOT NULL",
         "session_commands": (
@@ -54,11 +59,10 @@ class SessionSummaries(Projection):
             "session_id TEXT NOT NULL, work_id TEXT NOT NULL, run_id TEXT NOT NULL, "
             "kind TEXT NOT NULL, opened_at BIGINT NOT NULL, PRIMARY KEY (session_id, work_id)"
         ),
+        # Tab counts as counters (see projections/session_counts.py).
+        **session_counts.TABLES,
     }
-    indexes = (
-        "CREATE INDEX IF NOT EXISTS session_summaries_version ON session_summaries (version)",
-        "CREATE INDEX IF NOT EXISTS session_summaries_tenant ON session_summaries (tenant_id)",
-    )
+    indexes = attention.INDEXES
 
     def __init__(self) -> None:
         self._run_sessions: dict[str, str | None] = {}
@@ -72,10 +76,11 @@ class SessionSummaries(Projection):
         cur.execute(
             "INSERT INTO session_summaries (session_id, tenant_id, project_id, backend_profile, "
             "conversation_id, thread_id, metadata, version, execution_state, last_run_id, "
-            "last_event_seq, last_activity_at, activity_us, created_at, updated_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'idle', ?, 0, ?, ?, ?, ?, ?)",
-            (*ids, orjson.dumps(e.metadata).decode(), position, e.run_id, at, us, at, at, e.expires_at),
+            "last_event_seq, last_activity_at, activity_us, created_at, updated_at, expires_at, "
+            "active_rank, neg_activity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'idle', ?, 0, ?, ?, ?, ?, ?, 1, ?)",
+            (*ids, orjson.dumps(e.metadata).decode(), position, e.run_id, at, us, at, at, e.expires_at, -us),
         )
+        session_counts.created(cur, e.session_id)
 
     @handles("Session.VersionBumped")
     def _version_bumped(self, cur: ViewCursor, e: Any, position: int) -> None:
@@ -98,18 +103,12 @@ class SessionSummaries(Projection):
     @handles("Session.ReadMarked")
     def _read_marked(self, cur: ViewCursor, e: Any, position: int) -> None:
         session_id = _session_id(e)
-        row = cur.execute(
-            "SELECT version FROM session_summaries WHERE session_id = ?", (session_id,)
+        old = cur.execute(
+            "SELECT session_version FROM session_read_cursors WHERE session_id = ? AND reader_id = ?",
+            (session_id, e.reader_id),
         ).fetchone()
-        if row is None:
-            return
-        cur.execute(
-            "INSERT INTO session_read_cursors (session_id, reader_id, session_version, read_at, "
-            "position) VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, reader_id) DO UPDATE SET "
-            "session_version = excluded.session_version, read_at = excluded.read_at, "
-            "position = excluded.position",
-            (session_id, e.reader_id, row["version"], iso(e.timestamp), position),
-        )
+        attention.mark_read(cur, session_id, e.reader_id, iso(e.timestamp), position)
+        session_counts.read_moved(cur, session_id, e.reader_id, old["session_version"] if old else None)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -267,18 +266,29 @@ class SessionSummaries(Projection):
         self._run_sessions[run_id] = session_id
 
     def _touch(self, cur: ViewCursor, session_id: str, at: Any, changes: dict[str, Any]) -> None:
-        """Apply column changes and record activity at `at`."""
+        """Apply column changes and record activity at `at`, keeping the list's keys (ADR 0036)."""
+        us = micros(at)
         changes = {
             **changes,
             "last_activity_at": iso(at),
-            "activity_us": micros(at),
+            "activity_us": us,
+            "neg_activity": -us,
             "updated_at": iso(at),
         }
+        if attention.STATE_COLUMNS.intersection(changes):
+            attention.restate(cur, session_id, changes)
+        else:
+            cur.execute(
+                "UPDATE session_read_cursors SET neg_activity = ? WHERE session_id = ?", (-us, session_id)
+            )
         assignments = ", ".join(f"{column} = ?" for column in changes)
+        before = session_counts.snapshot(cur, session_id) if session_counts.MOVING & changes.keys() else None
         cur.execute(
             f"UPDATE session_summaries SET {assignments} WHERE session_id = ?",
             (*changes.values(), session_id),
         )
+        if before is not None:
+            session_counts.moved(cur, session_id, before)
 
 
 def _session_id(event: Any) -> str:

@@ -9,12 +9,16 @@ from typing import Any
 from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
 
+from interfaces.http.console_pages import console_routes
 from interfaces.http.endpoint import to_route
 from interfaces.http.errors import http_exception_handler, unexpected_exception_handler
 from interfaces.http.metrics import Metrics
+from interfaces.http.openai.routes import OPENAI, OPENAI_PREFIX, openai_route
 from interfaces.http.openapi import build_openapi
-from interfaces.http.routes import API, API_PREFIX, OPS
+from interfaces.http.request_context import RequestContext
+from interfaces.http.routes import API, API_PREFIX, CONSOLE, OPS
 from interfaces.http.sse import configure as configure_sse
 
 HANDLER_THREADS = 100
@@ -24,8 +28,12 @@ def create_app(container: Any) -> Starlette:
     """The HTTP API over a container; the container's lifetime is the app's."""
     container.metrics = Metrics(container)
     configure_sse(container.settings.sse_keepalive)
-    container.openapi = build_openapi([("", OPS), (API_PREFIX, API)], container.version)
+    container.openapi = build_openapi(
+        [("", OPS), ("", CONSOLE), (API_PREFIX, API), (OPENAI_PREFIX, OPENAI)], container.version
+    )
     routes = [to_route(e, container) for e in OPS] + [to_route(e, container, API_PREFIX) for e in API]
+    routes += [to_route(e, container) for e in CONSOLE] + console_routes()
+    routes += [openai_route(e, container) for e in OPENAI]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -38,4 +46,10 @@ def create_app(container: Any) -> Starlette:
             container.close()
 
     handlers = {HTTPException: http_exception_handler, Exception: unexpected_exception_handler}
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    return _App(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+
+
+class _App(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost, so that every response (an unexpected error's too) echoes `X-Request-Id`.
+        return RequestContext(super().build_middleware_stack())

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from application.access import ALL_TENANTS, ROLES, Principal
-from application.errors import UnauthorizedError
+from application.errors import ForbiddenError, UnauthorizedError
+from infrastructure.browser_sessions import BrowserSessions, csrf_of
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,10 @@ class TokenRegistry:
     def __len__(self) -> int:
         return len(self._principals)
 
+    def knows(self, name: str) -> bool:
+        """Whether some configured token still belongs to the principal (a removed one ends its sessions)."""
+        return self.disabled or any(p.name == name for p in self._principals.values())
+
     def authenticate(self, authorization: str | None) -> Principal:
         if self.disabled:
             return ANONYMOUS_ADMIN
@@ -56,3 +64,38 @@ class TokenRegistry:
         if principal is None:
             raise UnauthorizedError("the bearer token is not valid")
         return principal
+
+
+SESSION_COOKIE = "agentrun_session"
+CSRF_HEADER = "x-agentrun-csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Authenticator:
+    """Who is calling: a bearer token first, else a console session cookie (with CSRF on writes)."""
+
+    def __init__(self, tokens: TokenRegistry, sessions: BrowserSessions) -> None:
+        self.tokens = tokens
+        self.sessions = sessions
+
+    async def authenticate(self, request: Request) -> Principal:
+        authorization = request.headers.get("authorization")
+        session_id = request.cookies.get(SESSION_COOKIE)
+        if self.tokens.disabled or authorization or not session_id:
+            return self.tokens.authenticate(authorization)
+        principal = await run_in_threadpool(self.session_principal, session_id)
+        if request.method not in SAFE_METHODS:
+            check_csrf(session_id, request.headers.get(CSRF_HEADER))
+        return principal
+
+    def session_principal(self, session_id: str) -> Principal:
+        """The principal of a live session whose principal still has a token."""
+        session = self.sessions.find(session_id)
+        if session is None or not self.tokens.knows(session.principal):
+            raise UnauthorizedError("the console session has ended; log in again")
+        return Principal.of(session.principal, session.roles, session.tenants)
+
+
+def check_csrf(session_id: str, header: str | None) -> None:
+    if not header or not hmac.compare_digest(header.encode(), csrf_of(session_id).encode()):
+        raise ForbiddenError(f"a console session's {CSRF_HEADER} header is missing or wrong")

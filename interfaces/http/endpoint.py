@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application.access import Principal
+from interfaces.http import limits, request_context
 from interfaces.http.errors import from_exception
 
 Q = TypeVar("Q", bound=BaseModel)
@@ -35,9 +36,13 @@ class Call:
     query_params: QueryParams
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+    _queries: dict[type[BaseModel], BaseModel] = field(default_factory=dict, repr=False)
 
     def query(self, model: type[Q]) -> Q:
-        return model.model_validate(dict(self.query_params))
+        """The query string validated against `model` (its integers are `limits.QueryInt`)."""
+        if model not in self._queries:
+            self._queries[model] = model.model_validate(dict(self.query_params))
+        return self._queries[model]  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class Endpoint:
     tags: tuple[str, ...] = field(default_factory=tuple)
     # The handler returns an `sse_response(...)`; documented as `text/event-stream`.
     stream: bool = False
+    # Other statuses answered with the response model (an idempotent repeat's 200, health's 503).
+    also: tuple[int, ...] = ()
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -76,16 +83,16 @@ def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
 
     async def respond(request: Request) -> Response:
         try:
-            principal = (
-                container.tokens.authenticate(request.headers.get("authorization")) if endpoint.auth else None
-            )
-            body = None
-            if endpoint.body is not None:
-                raw = await request.body()
-                body = endpoint.body.model_validate_json(raw if raw.strip() else b"{}")
+            principal = await container.authenticator.authenticate(request) if endpoint.auth else None
+            request_context.caller(principal)  # the actor of the events this request causes
+            # The input limits (ADR 0033) guard every body and declared query here, before the handler.
+            limits.check_declared_size(request)
+            body = None if endpoint.body is None else await limits.parse_body(request, endpoint.body)
             call = Call(
                 container, principal, dict(request.path_params), request.query_params, body, request.headers  # type: ignore[arg-type]
             )
+            if endpoint.query is not None:
+                call.query(endpoint.query)
             result = await run_in_threadpool(endpoint.handler, call)
         except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
             return from_exception(error)

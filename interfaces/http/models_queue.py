@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from interfaces.http.limits import QueryInt
 from interfaces.http.wire import Body, JsonObject, Out, PageQuery, Query
 
 QueueTaskState = Literal["pending", "claimed", "running", "completed", "failed", "blocked", "cancelled"]
@@ -49,12 +50,12 @@ class MarkQueueTaskRead(Body):
 class QueueTaskListQuery(PageQuery):
     queue: str | None = None
     state: QueueTaskState | None = None
-    updated_after: int | None = Field(default=None, ge=0)
+    updated_after: QueryInt | None = None
 
 
 class QueueViewQuery(Query):
     queue: str | None = None
-    min_position: int | None = Field(default=None, ge=0)
+    min_position: QueryInt | None = None
 
 
 class QueueTaskOut(Out):
@@ -108,3 +109,17 @@ class QueueCommanderOut(Out):
     stats: QueueStatsOut
     items: list[QueueTaskOut]
     generated_at: str
+
+
+class CancelMatching(Body):
+    """A bulk cancel: every task in the caller's tenants matching the filter, not one page."""
+
+    queue: Name | None = None
+    state: QueueTaskState | None = None
+    reason: str | None = Field(default=None, max_length=1024)
+
+
+class CancelMatchingOut(Out):
+    matched: int
+    cancelled: int
+    position: int | None

@@ -6,28 +6,35 @@ from typing import Literal
 
 from pydantic import Field
 
+from interfaces.http.limits import QueryInt
 from interfaces.http.models_runs import RunEventOut
 from interfaces.http.wire import Body, JsonObject, Out, PageQuery, Query
 
 
 class SessionQuery(Query):
     reader_id: str | None = None
-    min_position: int | None = Field(default=None, ge=0)
+    min_position: QueryInt | None = None
 
 
 class SessionListQuery(PageQuery):
     state: Literal["default", "running", "unread", "terminal", "idle", "all"] | None = None
     backend_profile: str | None = None
     reader_id: str | None = None
-    changed_since: int | None = Field(default=None, ge=0)
+    changed_since: QueryInt | None = None
+
+
+class SessionCountsQuery(Query):
+    backend_profile: str | None = None
+    reader_id: str | None = None
+    min_position: int | None = Field(default=None, ge=0)
 
 
 class TraceQuery(Query):
     run_id: str | None = None
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: QueryInt = 0
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
-    min_position: int | None = Field(default=None, ge=0)
+    min_position: QueryInt | None = None
 
 
 class MarkRead(Body):

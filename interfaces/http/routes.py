@@ -6,6 +6,7 @@ from interfaces.http.endpoint import Endpoint
 from interfaces.http.handlers import (
     backends,
     commands,
+    console,
     events,
     inference,
     ops,
@@ -22,6 +23,7 @@ from interfaces.http.models_backends import (
     ResolveBackend,
     RunBackendOut,
 )
+from interfaces.http.models_console import ConsoleLogin, ConsoleSessionOut, SessionCountsOut
 from interfaces.http.models_events import AuditOut, AuditQuery, EventPage, EventsQuery, ProjectionStatusList
 from interfaces.http.models_inference import (
     EnqueueTask,
@@ -43,6 +45,8 @@ from interfaces.http.models_inference import (
     WorkerState,
 )
 from interfaces.http.models_queue import (
+    CancelMatching,
+    CancelMatchingOut,
     CancelQueueTask,
     CreateQueueTask,
     MarkQueueTaskRead,
@@ -84,6 +88,7 @@ from interfaces.http.models_sessions import (
     HealthOut,
     MarkRead,
     MarkReadOut,
+    SessionCountsQuery,
     SessionListQuery,
     SessionPage,
     SessionQuery,
@@ -96,9 +101,16 @@ API_PREFIX = "/api/v1"
 
 # fmt: off
 OPS = [
-    Endpoint("GET", "/healthz", ops.healthz, "Health", response=HealthOut, auth=False),
+    Endpoint("GET", "/healthz", ops.healthz, "Health", response=HealthOut, auth=False, also=(503,)),
     Endpoint("GET", "/openapi.json", ops.openapi, "OpenAPI description", auth=False),
     Endpoint("GET", "/metrics", ops.metrics, "Prometheus metrics", auth=False),
+]
+
+# The console's browser sessions (ADR 0034); the page itself is served by console_pages.
+CONSOLE = [
+    Endpoint("POST", "/ui/login", console.login, "Log in to the console", ConsoleLogin, None, ConsoleSessionOut, auth=False),
+    Endpoint("GET", "/ui/session", console.current_session, "The console session of the cookie", response=ConsoleSessionOut, auth=False),
+    Endpoint("POST", "/ui/logout", console.logout, "Log out of the console", status=204, auth=False),
 ]
 
 API = [
@@ -114,7 +126,7 @@ API = [
     Endpoint("POST", "/runs/{runId}/events:batch", runs.append_events, "Append run events", AppendRunEvents, None, RunEventBatchOut, 201),
     Endpoint("GET", "/runs/{runId}/events", runs.list_events, "List run events", query=SeqPageQuery, response=RunEventPage),
     # Commands
-    Endpoint("POST", "/runs/{runId}/commands", commands.create_command, "Create a command", CreateCommand, None, CommandOut, 201),
+    Endpoint("POST", "/runs/{runId}/commands", commands.create_command, "Create a command", CreateCommand, None, CommandOut, 201, also=(200,)),
     Endpoint("GET", "/runs/{runId}/commands", commands.list_commands, "List commands", query=CommandPageQuery, response=CommandPage),
     Endpoint("GET", "/commands/{commandId}", commands.get_command, "Get a command", response=CommandOut),
     Endpoint("POST", "/commands/{commandId}/ack", commands.ack_command, "Acknowledge a command", response=CommandOut),
@@ -122,17 +134,19 @@ API = [
     Endpoint("POST", "/commands/{commandId}/cancel", commands.cancel_command, "Cancel a command", Cancel, None, CommandOut),
     # Runners
     Endpoint("POST", "/runners", runs.register_runner, "Register a runner", RegisterRunner, None, RunnerOut),
-    Endpoint("POST", "/runs/{runId}/runner-jobs", runs.record_runner_job, "Record a runner job", RecordRunnerJob, None, RunnerJobOut, 201),
+    Endpoint("POST", "/runs/{runId}/runner-jobs", runs.record_runner_job, "Record a runner job", RecordRunnerJob, None, RunnerJobOut, 201, also=(200,)),
     Endpoint("GET", "/runs/{runId}/runner-jobs", runs.list_runner_jobs, "List runner jobs", query=RunnerJobQuery, response=RunnerJobList),
     # Sessions
     Endpoint("GET", "/sessions", sessions.list_sessions, "List sessions", query=SessionListQuery, response=SessionPage),
+    Endpoint("GET", "/sessions/counts", sessions.session_counts, "Session counts per list state", query=SessionCountsQuery, response=SessionCountsOut),
     Endpoint("GET", "/sessions/{sessionId}", sessions.get_session, "Get a session summary", query=SessionQuery, response=SessionSummaryOut),
     Endpoint("GET", "/sessions/{sessionId}/trace", sessions.session_trace, "Session trace", query=TraceQuery, response=TracePage),
     Endpoint("GET", "/sessions/{sessionId}/output", sessions.session_output, "Session output", query=TraceQuery, response=TracePage),
     Endpoint("POST", "/sessions/{sessionId}/read", sessions.mark_read, "Mark a session read", MarkRead, None, MarkReadOut),
     # Queue tasks
-    Endpoint("POST", "/queue/tasks", queue.create_task, "Create a queue task", CreateQueueTask, None, QueueTaskOut, 201),
+    Endpoint("POST", "/queue/tasks", queue.create_task, "Create a queue task", CreateQueueTask, None, QueueTaskOut, 201, also=(200,)),
     Endpoint("GET", "/queue/tasks", queue.list_tasks, "List queue tasks", query=QueueTaskListQuery, response=QueueTaskPage),
+    Endpoint("POST", "/queue/tasks:cancel", queue.cancel_matching, "Cancel every queue task matching a filter", CancelMatching, None, CancelMatchingOut),
     Endpoint("GET", "/queue/tasks/{taskId}", queue.get_task, "Get a queue task", response=QueueTaskOut),
     Endpoint("POST", "/queue/tasks/{taskId}/attempts", queue.record_attempt, "Record a queue task attempt", RecordAttempt, None, QueueTaskOut),
     Endpoint("POST", "/queue/tasks/{taskId}/cancel", queue.cancel_task, "Cancel a queue task", CancelQueueTask, None, QueueTaskOut),

@@ -68,3 +68,8 @@ def stats(call: Call) -> Any:
 def commander(call: Call) -> Any:
     q = call.query(QueueViewQuery)
     return call.app.queue_tasks.commander(call.principal, q.queue, q.min_position)
+
+
+def cancel_matching(call: Call) -> Any:
+    b = call.body
+    return call.app.queue_tasks.cancel_matching(call.principal, queue=b.queue, state=b.state, reason=b.reason)

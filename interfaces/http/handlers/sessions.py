@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import SchemaInvalidError
+from interfaces.http import limits
 from interfaces.http.endpoint import Call, page
-from interfaces.http.models_sessions import SessionListQuery, SessionQuery, TraceQuery
+from interfaces.http.models_sessions import SessionCountsQuery, SessionListQuery, SessionQuery, TraceQuery
 
 
 def get_session(call: Call) -> Any:
@@ -33,9 +33,7 @@ def _trace(call: Call, output_only: bool) -> Any:
     q = call.query(TraceQuery)
     start = q.after_seq
     if q.cursor is not None:
-        if not q.cursor.isdigit():
-            raise SchemaInvalidError("cursor is not one this list issued")
-        start = int(q.cursor)
+        start = limits.bounded_int(q.cursor, "cursor")
     return call.app.sessions.trace(
         call.principal,
         call.path["sessionId"],
@@ -57,3 +55,10 @@ def session_output(call: Call) -> Any:
 
 def mark_read(call: Call) -> Any:
     return call.app.sessions.mark_read(call.principal, call.path["sessionId"], call.body.reader_id)
+
+
+def session_counts(call: Call) -> Any:
+    q = call.query(SessionCountsQuery)
+    return call.app.sessions.counts(
+        call.principal, backend_profile=q.backend_profile, reader_id=q.reader_id, min_position=q.min_position
+    )
