@@ -20,6 +20,13 @@ def decode_cursor(cursor: str, arity: int) -> list[Any] | None:
         return None
     if not isinstance(key, list) or len(key) != arity:
         return None
-    if not all(isinstance(part, int | str) and not isinstance(part, bool) for part in key):
+    if not all(_is_key_part(part) for part in key):
         return None
     return key
+
+
+def _is_key_part(part: Any) -> bool:
+    # A store compares keys as signed 64-bit integers: a larger one is no cursor of ours.
+    if isinstance(part, bool):
+        return False
+    return isinstance(part, str) or (isinstance(part, int) and -(2**63) <= part < 2**63)

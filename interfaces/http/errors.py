@@ -42,19 +42,24 @@ STATUS_OF_KIND = {
 }
 
 
-def error_response(kind: str, message: str, details: dict[str, Any] | None = None) -> Response:
+def error_response(
+    kind: str, message: str, details: dict[str, Any] | None = None, status: int | None = None
+) -> Response:
+    """The envelope; `status` overrides the kind's own (a too-large body is `schema-invalid` 413)."""
     body = {"error": {"kind": kind, "message": message, "details": details or {}}}
-    return Response(
-        orjson.dumps(body),
-        status_code=STATUS_OF_KIND.get(kind, 500),
-        media_type="application/json",
-    )
+    try:
+        content = orjson.dumps(body)
+    except TypeError:
+        # Details that cannot be written (an echoed value beyond 64 bits) must not turn into a 500.
+        content = orjson.dumps({"error": {"kind": kind, "message": message, "details": {}}})
+    status = status or STATUS_OF_KIND.get(kind, 500)
+    return Response(content, status_code=status, media_type="application/json")
 
 
 def from_exception(error: Exception) -> Response:
     """Map an exception to the envelope; unexpected ones are a 500 that reveals nothing."""
     if isinstance(error, AgentRunError):
-        return error_response(error.kind, error.message, error.details)
+        return error_response(error.kind, error.message, error.details, getattr(error, "status", None))
     if isinstance(error, ValidationError):
         errors = error.errors(include_url=False, include_input=False, include_context=False)
         problems = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, RootModel
 
+from interfaces.http.limits import QueryInt
 from interfaces.http.wire import Body, JsonObject, Out, Query
 
 
@@ -13,7 +14,7 @@ class ResolveBackend(Body):
 
 
 class MinPositionQuery(Query):
-    min_position: int | None = Field(default=None, ge=0)
+    min_position: QueryInt | None = None
 
 
 class BackendResolvedOut(Out):

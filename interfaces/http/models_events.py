@@ -6,11 +6,12 @@ from datetime import datetime
 
 from pydantic import Field, RootModel
 
+from interfaces.http.limits import QueryInt
 from interfaces.http.wire import JsonObject, Out, Query
 
 
 class EventsQuery(Query):
-    after: int = Field(default=0, ge=0)
+    after: QueryInt = 0
     limit: int = Field(default=50, ge=1, le=500)
     types: str | None = None
     aggregate_id: str | None = None
@@ -34,7 +35,7 @@ class EventPage(Out):
 
 
 class AuditQuery(Query):
-    version: int | None = Field(default=None, ge=1)
+    version: QueryInt | None = Field(default=None, ge=1)
     at: datetime | None = None
 
 

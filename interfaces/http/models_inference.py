@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from interfaces.http.limits import QueryInt
 from interfaces.http.wire import Body, JsonObject, Out, PageQuery, Query
 
 Name = Field(min_length=1, max_length=256)
@@ -72,7 +73,7 @@ class LlmList(Out):
 
 
 class RegistryQuery(Query):
-    min_position: int | None = Field(default=None, ge=0)
+    min_position: QueryInt | None = None
 
 
 class WakeResult(Body):

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from domain.outcome import Outcome
+from interfaces.http.limits import QueryInt
 from interfaces.http.wire import Body, JsonObject, Out, Query
 
 Id = str
@@ -99,7 +100,7 @@ class RecordRunnerJob(Body):
 
 
 class SeqPageQuery(Query):
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: QueryInt = 0
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = None
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+
+from interfaces.http.limits import INT64_MAX, INT64_MIN, QueryInt
 
 JsonObject = dict[str, Any]
 
@@ -21,6 +23,14 @@ class Query(BaseModel):
 
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_64_bits(cls, value: Any) -> Any:
+        # The edge guard for a query integer declared without `QueryInt`: no store overflows.
+        if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"must be within {INT64_MIN}..{INT64_MAX}")
+        return value
+
 
 class Out(BaseModel):
     """A response: documented by the model, written from a plain dict."""
@@ -31,7 +41,7 @@ class Out(BaseModel):
 class PageQuery(Query):
     limit: int = Field(default=50, ge=1, le=100)
     cursor: str | None = None
-    min_position: int | None = Field(default=None, ge=0)
+    min_position: QueryInt | None = None
 
 
 class ErrorBody(Out):

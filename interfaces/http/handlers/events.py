@@ -11,8 +11,8 @@ from anyio import to_thread
 
 from application.access import Principal
 from application.event_log import EVENTS_PERMISSION, EventFilter, EventLogUseCases
-from domain.errors import SchemaInvalidError
 from infrastructure.signals import Signal
+from interfaces.http import limits
 from interfaces.http.endpoint import Call
 from interfaces.http.models_events import AuditQuery, EventsQuery
 from interfaces.http.sse import ServerSentEvent, event, sse_response
@@ -43,9 +43,7 @@ def _resume_after(call: Call, q: EventsQuery) -> int:
     last_id = call.headers.get("last-event-id")
     if last_id is None or not last_id.strip():
         return q.after
-    if not last_id.strip().isdigit():
-        raise SchemaInvalidError("Last-Event-ID must be a log position", lastEventId=last_id)
-    return int(last_id)
+    return limits.bounded_int(last_id.strip(), "lastEventId")
 
 
 def stream_events(call: Call) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import SchemaInvalidError
+from interfaces.http import limits
 from interfaces.http.endpoint import Call, page
 from interfaces.http.models_runs import RunnerJobQuery, SeqPageQuery
 
@@ -64,9 +64,7 @@ def after_seq(call: Call, model: type[SeqPageQuery] = SeqPageQuery) -> tuple[int
     q = call.query(model)
     if q.cursor is None:
         return q.after_seq, q.limit
-    if not q.cursor.isdigit():
-        raise SchemaInvalidError("cursor is not one this list issued")
-    return int(q.cursor), q.limit
+    return limits.bounded_int(q.cursor, "cursor"), q.limit
 
 
 def list_events(call: Call) -> Any:
