@@ -23,7 +23,11 @@ EVENTS_PERMISSION = "events"
 # A page stops after examining this many events, so a sparse filter cannot pin a thread.
 SCAN_BUDGET = 5_000
 READ_BATCH = 1_000
-_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+# Where the store puts who caused an event (`{actor, requestId}`, ADR 0030): metadata, not data.
+EVENT_METADATA = "__meta__"
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", EVENT_METADATA}
+)
 _UNDERSCORE = re.compile(r"_([a-z0-9])")
 
 
@@ -53,8 +57,10 @@ def jsonable(value: Any) -> Any:
 
 
 def event_item(position: int, event: Any) -> dict[str, Any]:
-    """An event as the contract's log item; `data` holds its fields (camelCase) as stored."""
+    """An event as the contract's log item: who caused it, and `data`, its fields (camelCase) as stored."""
     name = event_name(event)
+    fields = vars(event)
+    meta = fields.get(EVENT_METADATA) or {}
     return {
         "position": position,
         "aggregateType": name.rsplit(".", 1)[0],
@@ -62,7 +68,9 @@ def event_item(position: int, event: Any) -> dict[str, Any]:
         "aggregateVersion": event.originator_version,
         "type": name,
         "timestamp": iso(event.timestamp),
-        "data": {camel(k): jsonable(v) for k, v in vars(event).items() if k not in _ENVELOPE},
+        "actor": meta.get("actor"),
+        "requestId": meta.get("requestId"),
+        "data": {camel(k): jsonable(v) for k, v in fields.items() if k not in _ENVELOPE},
     }
 
 

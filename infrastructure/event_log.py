@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Notification, Transcoder
+from eventsourcing.persistence import IntegrityError, Mapper, Notification, Transcoder
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.base import Aggregate, DomainEvent
 from domain.errors import ConcurrencyError
 from infrastructure.connection_check import use_cheap_check
+from infrastructure.event_metadata import MetadataMapper, stamp
 from infrastructure.group_commit import GroupCommit
 from infrastructure.transcoder import OrjsonTranscoder
 
@@ -24,6 +25,10 @@ class AgentRunLog(Application[str]):
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
+
+    def construct_mapper(self) -> Mapper[str]:
+        # Who caused each event (actor, request id) is stored beside its fields (ADR 0030).
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MetadataMapper)
 
 
 def sqlite_env(path: Path) -> dict[str, str]:
@@ -87,6 +92,8 @@ class EventLog:
 
         Saves that arrive while another is in flight go to the store together (group commit).
         """
+        # In the caller's thread: the group's leader may be another caller, with another actor.
+        stamp(event for aggregate in aggregates for event in aggregate.pending_events)
         return self.group.save(*aggregates)
 
     def _save_now(self, *aggregates: Aggregate) -> list[int]:

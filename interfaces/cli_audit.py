@@ -33,7 +33,8 @@ def audit(args: argparse.Namespace) -> int:
     for item in result["history"]:
         data = orjson.dumps(item["data"]).decode()
         version, position = item["aggregateVersion"], item["position"]
-        print(f"  v{version:<4} {position:>8} {item['timestamp']} {item['type']} {data}")
+        who = item["actor"] or "-"
+        print(f"  v{version:<4} {position:>8} {item['timestamp']} {item['type']} {who} {data}")
     print("state:")
     print(orjson.dumps(result["state"], option=orjson.OPT_INDENT_2).decode())
     return 0

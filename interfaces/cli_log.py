@@ -54,7 +54,8 @@ def import_(args: argparse.Namespace) -> int:
 
 def _line(item: dict[str, Any]) -> str:
     data = orjson.dumps(item["data"]).decode()
-    return f"{item['position']:>8} {item['timestamp']} {item['type']:<28} {item['aggregateId']} {data}"
+    who = item["actor"] or "-"  # `-`: stored before events named their actor
+    return f"{item['position']:>8} {item['timestamp']} {item['type']:<28} {item['aggregateId']} {who} {data}"
 
 
 def tail(args: argparse.Namespace) -> int:

@@ -26,6 +26,8 @@ class EventItem(Out):
     aggregate_version: int
     type: str
     timestamp: str
+    actor: str | None = Field(description="the principal that caused it; `system` for the server's own jobs")
+    request_id: str | None = Field(description="the HTTP request that caused it (its `X-Request-Id`)")
     data: JsonObject
 
 
