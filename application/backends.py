@@ -14,6 +14,8 @@ from projections import backend_queries
 
 
 class BackendUseCases(UseCases):
+    reads = ("backends",)
+
     def __init__(self, *args: Any, capabilities: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.capabilities = capabilities or {}

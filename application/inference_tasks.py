@@ -60,6 +60,8 @@ def task_frame(task: InferenceTask) -> dict[str, Any]:
 
 
 class InferenceTaskUseCases(UseCases):
+    reads = ("inference_tasks", "worker_registry")
+
     def __init__(self, *, bus: Bus, request_wake: Callable[[str], str | None] | None = None, **common: Any):
         super().__init__(**common)
         self.bus = bus

@@ -8,7 +8,7 @@ from application import access
 from application.access import Principal
 from application.base import UseCases
 from application.records import run_event_record
-from application.retry import retry_on_conflict
+from application.retry import decide_remembered
 from domain.errors import SchemaInvalidError
 from domain.redaction import redact
 from domain.run import Run
@@ -33,9 +33,9 @@ class RunEventUseCases(UseCases):
             Run.check_event_type(event["type"])
         payloads = [redact(event.get("payload") or {}) for event in events]
 
-        def attempt() -> list[dict[str, Any]]:
+        def attempt(remembered: bool) -> list[dict[str, Any]]:
             now = self.clock()
-            run = self.load(Run, run_id, principal, "run")
+            run = self.load(Run, run_id, principal, "run", remembered=remembered)
             for event in events:
                 run.check_fence(event.get("runnerId"), event.get("claimEpoch"))
             for event, payload in zip(events, payloads, strict=True):
@@ -44,7 +44,8 @@ class RunEventUseCases(UseCases):
             positions = self.store.save(run)
             return [run_event_record(e, p) for e, p in zip(appended, positions, strict=True)]
 
-        return retry_on_conflict(attempt)
+        # Appends to a run this replica is writing need no read of it (ADR 0037).
+        return decide_remembered(attempt)
 
     def page(
         self, principal: Principal, run_id: str, after_seq: int, limit: int

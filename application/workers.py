@@ -27,6 +27,8 @@ class Liveness(Protocol):
 
 
 class WorkerUseCases(UseCases):
+    reads = ("worker_registry",)
+
     def __init__(self, *, liveness: Liveness, bus: Bus, tasks: InferenceTaskUseCases, **common: Any):
         super().__init__(**common)
         self.liveness = liveness

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     )
     read_timeout: float = Field(default=5.0, gt=0, validation_alias="AGENTRUN_READ_TIMEOUT")
     # A projection failing on one event is tried this often, with doubling backoff, then stalled (ADR 0031).
-    projection_max_tries: int = Field(default=5, ge=1, le=100, validation_alias="AGENTRUN_PROJECTION_MAX_TRIES")
+    projection_max_tries: int = Field(
+        default=5, ge=1, le=100, validation_alias="AGENTRUN_PROJECTION_MAX_TRIES"
+    )
     projection_retry_backoff: float = Field(
         default=0.2, gt=0, le=60, validation_alias="AGENTRUN_PROJECTION_RETRY_BACKOFF"
     )
