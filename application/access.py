@@ -9,7 +9,8 @@ from application.errors import ForbiddenError, NotFoundError
 
 ALL_TENANTS = "*"
 
-READ = "read"
+# Each permission is one row (or half a row) of CONTRACT.md "Who may do what".
+READ = "read"  # runs, commands, sessions, queue tasks, stats, backends, projections
 RUN_CREATE = "run:create"
 RUN_OPERATE = "run:operate"  # claim, heartbeat, finish, append events
 RUN_CANCEL = "run:cancel"
@@ -19,29 +20,39 @@ COMMAND_CANCEL = "command:cancel"
 RUNNER_REGISTER = "runner:register"
 RUNNER_JOB_WRITE = "runner-job:write"
 SESSION_MARK_READ = "session:mark-read"
-INFERENCE_CREATE = "inference:create"
-WORKER = "worker"  # register, heartbeat, bind the channel, post chunks and results
-SEES_ALL_INFERENCE = frozenset({"admin", "operator", "auditor"})
 QUEUE_CREATE = "queue:create"
-QUEUE_ADMIN = "queue:admin"  # cancel queue tasks
+QUEUE_CANCEL = "queue:cancel"
 QUEUE_ATTEMPT = "queue:attempt"  # record what an attempt at a queue task did
 QUEUE_MARK_READ = "queue:mark-read"
 BACKEND_RESOLVE = "backend:resolve"  # record the backend a run is served by
+INFERENCE_CREATE = "inference:create"
+INFERENCE_READ_OWN = "inference:read-own"  # the tasks the principal enqueued
+INFERENCE_READ_ALL = "inference:read-all"
+INFERENCE_CANCEL_OWN = "inference:cancel-own"
+INFERENCE_CANCEL_ALL = "inference:cancel-all"
+WORKER = "worker:operate"  # register, heartbeat, bind the channel, state, chunks, results, wakes
+WORKER_READ = "worker:read"  # GET /workers, /workers/{id}
+LLM_READ = "llm:read"  # GET /llms, /v1/models
+EVENTS = "events"  # the event log and its tail
+AUDIT = "audit"
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "operator": frozenset(
-        {READ, RUN_CANCEL, COMMAND_CANCEL, SESSION_MARK_READ, QUEUE_ADMIN, QUEUE_MARK_READ}
-    ),
     "client": frozenset(
-        {READ, RUN_CREATE, COMMAND_CREATE, SESSION_MARK_READ}
-        | {"inference:create", QUEUE_CREATE, QUEUE_MARK_READ}
+        {READ, RUN_CREATE, COMMAND_CREATE, QUEUE_CREATE, INFERENCE_CREATE}
+        | {RUN_CANCEL, COMMAND_CANCEL, QUEUE_CANCEL, INFERENCE_CANCEL_OWN, INFERENCE_READ_OWN}
+        | {SESSION_MARK_READ, QUEUE_MARK_READ, LLM_READ}
+    ),
+    "operator": frozenset(
+        {READ, RUN_CANCEL, COMMAND_CANCEL, QUEUE_CANCEL, INFERENCE_CANCEL_ALL}
+        | {SESSION_MARK_READ, QUEUE_MARK_READ, QUEUE_ATTEMPT}
+        | {LLM_READ, WORKER_READ, INFERENCE_READ_ALL}
     ),
     "runner": frozenset(
         {READ, RUN_OPERATE, COMMAND_OPERATE, RUNNER_REGISTER, RUNNER_JOB_WRITE}
         | {QUEUE_ATTEMPT, BACKEND_RESOLVE}
     ),
-    "worker": frozenset({"worker", BACKEND_RESOLVE}),
-    "auditor": frozenset({READ, "audit", "events"}),
+    "worker": frozenset({WORKER, BACKEND_RESOLVE}),
+    "auditor": frozenset({READ, LLM_READ, WORKER_READ, INFERENCE_READ_ALL, EVENTS, AUDIT}),
 }
 ROLES = ("admin", *ROLE_PERMISSIONS)
 
@@ -90,4 +101,10 @@ SYSTEM = Principal.of("system", ["admin"], [ALL_TENANTS])
 def check_visible(principal: Principal, tenant_id: str, what: str, ident: str) -> None:
     """A resource of a tenant the principal cannot see does not exist for it."""
     if not principal.sees(tenant_id):
+        raise NotFoundError(f"{what} {ident} was not found")
+
+
+def check_owner(principal: Principal, owned: bool, what: str, ident: str) -> None:
+    """Another principal's worker does not exist for this one, whatever its roles."""
+    if not owned:
         raise NotFoundError(f"{what} {ident} was not found")

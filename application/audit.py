@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from application.access import Principal
+from application.access import AUDIT, Principal
 from application.errors import NotFoundError
 from application.event_log import EventLogUseCases, Scope, camel, event_item, jsonable
 from domain.base import event_name
 from domain.errors import SchemaInvalidError
 
-AUDIT_PERMISSION = "audit"
+AUDIT_PERMISSION = AUDIT
 # Aggregate attributes named by the library; shown under the names the wire uses.
 _LIBRARY_FIELDS = {
     "_id": "id",

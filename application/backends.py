@@ -48,9 +48,7 @@ class BackendUseCases(UseCases):
         return retry_on_conflict(attempt)
 
     def get(self, principal: Principal, run_id: str, min_position: int | None) -> dict[str, Any]:
-        # Whoever may record a run's backend may read it: a worker sends `current` as its hint.
-        if not principal.can(access.BACKEND_RESOLVE):
-            principal.require(access.READ)
+        principal.require(access.READ)
         self.load(Run, run_id, principal, "run")
         self.wait_for_views(min_position)
         with self.views.read() as cur:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
 
 from application.access import Principal, check_visible
 from application.errors import NotFoundError, ReadTimeoutError
@@ -13,15 +14,24 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class UseCases:
+    # The projections this use case reads; a stalled one makes only their reads unavailable.
+    reads: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, store: EventStore, views: Views, clock: Clock, read_timeout: float = 5.0):
         self.store = store
         self.views = views
         self.clock = clock
         self.read_timeout = read_timeout
 
-    def load(self, cls: type[A], aggregate_id: str, principal: Principal, what: str) -> A:
-        """The aggregate, or `not-found` when it is missing, of another type, or not visible."""
-        aggregate = self.store.get(aggregate_id)
+    def load(
+        self, cls: type[A], aggregate_id: str, principal: Principal, what: str, remembered: bool = False
+    ) -> A:
+        """The aggregate, or `not-found` when it is missing, of another type, or not visible.
+
+        `remembered` allows this replica's memory of the aggregate (see `EventStore.get`): the caller
+        then re-decides any rejection on a fresh load (`decide_fresh`).
+        """
+        aggregate = self.store.get(aggregate_id, remembered=remembered)
         if not isinstance(aggregate, cls):
             raise NotFoundError(f"{what} {aggregate_id} was not found")
         tenant_id: Any = getattr(aggregate, "tenant_id", None)
@@ -29,9 +39,10 @@ class UseCases:
             check_visible(principal, tenant_id, what, aggregate_id)
         return aggregate
 
-    def wait_for_views(self, min_position: int | None) -> None:
-        """Read-your-writes: wait until the views have processed `min_position` (default: the head)."""
-        if not self.views.wait_for(min_position, self.read_timeout):
+    def wait_for_views(self, min_position: int | None, projections: Sequence[str] = ()) -> None:
+        """Read-your-writes: wait until the views read here reach `min_position` (default: the head)."""
+        names = list(projections or self.reads) or None
+        if not self.views.wait_for(min_position, self.read_timeout, names):
             raise ReadTimeoutError(
                 f"views did not reach position {min_position} within {self.read_timeout:g}s",
                 minPosition=min_position,

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from application.access import Principal
+from application.access import EVENTS, Principal
 from domain.base import event_name
 from domain.timestamps import iso
 
-EVENTS_PERMISSION = "events"
+EVENTS_PERMISSION = EVENTS  # kept for importers; the name is defined once in access
 # A page stops after examining this many events, so a sparse filter cannot pin a thread.
 SCAN_BUDGET = 5_000
 READ_BATCH = 1_000

@@ -10,13 +10,13 @@ from application import access
 from application.access import Principal
 from application.base import UseCases
 from application.errors import NotFoundError, UnavailableError
-from application.group_commit import GroupCommit
 from application.retry import retry_on_conflict
 from application.task_memory import HandOver, PositionMemory
 from domain.errors import ConcurrencyError, SchemaInvalidError
-from domain.inference_task import STATUSES, InferenceTask, NotClaimableError
+from domain.inference_task import STATUSES, InferenceTask, NotClaimableError, inference_task_id
 from domain.redaction import redact
 from domain.timestamps import iso
+from domain.worker import Worker, worker_aggregate_id
 from projections import inference_queries, worker_queries
 
 
@@ -68,8 +68,7 @@ class InferenceTaskUseCases(UseCases):
         self.request_wake = request_wake
         self._positions = PositionMemory()
         self._handed = HandOver()
-        # Enqueues, claims and results of many callers share transactions under load.
-        self.saves = GroupCommit(self.store)
+        self._worker_owners: dict[str, str] = {}
 
     # -- the caller's side ------------------------------------------------------------
 
@@ -82,8 +81,16 @@ class InferenceTaskUseCases(UseCases):
         stream: bool,
         agent_id: str | None,
         fail_fast: bool,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
+        """Queue a task; with an idempotency key, a repeat joins the task the first call queued."""
         principal.require(access.INFERENCE_CREATE)
+        request = redact(request)
+        task_id = inference_task_id(principal.name, idempotency_key)
+        if idempotency_key is not None:
+            joined = self._join(task_id, request, stream)
+            if joined is not None:
+                return joined
         llm, bound = self._route(llm_name, fail_fast)
         if llm is None or (fail_fast and not bound):
             # Maybe registered or bound a moment ago: read again once the views reach the head.
@@ -101,15 +108,31 @@ class InferenceTaskUseCases(UseCases):
             llm_name=llm_name,
             model=llm["model"],
             tier=llm["tier"],
-            request_body=redact(request),
+            request_body=request,
             streaming=stream,
             owner_id=principal.name,
             agent_id=agent_id,
             now=self.clock(),
+            task_id=task_id,
         )
-        record = self._saved(task)
+        try:
+            record = self._saved(task)
+        except ConcurrencyError:
+            # Two enqueues with one key race on the same aggregate id: the loser joins the winner.
+            joined = self._join(task_id, request, stream) if idempotency_key is not None else None
+            if joined is None:
+                raise
+            return joined
         self._handed.put(task)
         return record
+
+    def _join(self, task_id: str, request: Any, stream: bool) -> dict[str, Any] | None:
+        """The task an earlier call with the same key queued, if any; another request is a conflict."""
+        existing = self.store.get(task_id)
+        if not isinstance(existing, InferenceTask):
+            return None
+        existing.check_same_request(request, stream)
+        return self._record(existing)
 
     def _route(self, llm_name: str, fail_fast: bool) -> tuple[dict[str, Any] | None, bool]:
         """The LLM's registry row, and whether a worker of its pool is bound."""
@@ -124,19 +147,43 @@ class InferenceTaskUseCases(UseCases):
 
     def load_task(self, principal: Principal, task_id: str) -> InferenceTask:
         """The task, or not-found when it is missing or another owner's (for a caller)."""
-        if not (principal.can(access.READ) or principal.can(access.WORKER)):
-            principal.require(access.READ)
+        if not principal.can(access.INFERENCE_READ_ALL):
+            principal.require(access.INFERENCE_READ_OWN)
         task = self.store.get(task_id)
         if not isinstance(task, InferenceTask) or not self._sees(principal, task):
             raise NotFoundError(f"inference task {task_id} was not found")
         return task
 
+    def _worker_task(self, principal: Principal, task_id: str, worker_id: str) -> InferenceTask:
+        """The task a worker writes to, reached only through a worker the principal owns."""
+        principal.require(access.WORKER)
+        self.check_worker_owner(principal, worker_id)
+        task = self.store.get(task_id)
+        if not isinstance(task, InferenceTask):
+            raise NotFoundError(f"inference task {task_id} was not found")
+        return task
+
+    def check_worker_owner(self, principal: Principal, worker_id: str) -> None:
+        """Not-found unless the worker exists and the principal registered it."""
+        owner = self._worker_owners.get(worker_id)
+        if owner is None:
+            worker = self.store.get(worker_aggregate_id(worker_id))
+            owner = worker.owner if isinstance(worker, Worker) else None
+            if owner is not None:  # an owner never changes once recorded: safe to remember
+                self._worker_owners[worker_id] = owner
+        access.check_owner(principal, owner is not None and owner == principal.name, "worker", worker_id)
+
     def cancel(self, principal: Principal, task_id: str) -> dict[str, Any]:
-        if not principal.can(access.INFERENCE_CREATE):
-            principal.require(access.RUN_CANCEL)
+        """Cancel the task: a client its own, an operator any."""
+        if not principal.can(access.INFERENCE_CANCEL_ALL):
+            principal.require(access.INFERENCE_CANCEL_OWN)
 
         def attempt() -> dict[str, Any]:
-            task = self.load_task(principal, task_id)
+            task = self.store.get(task_id)
+            if not isinstance(task, InferenceTask) or not (
+                principal.can(access.INFERENCE_CANCEL_ALL) or task.owner_id == principal.name
+            ):
+                raise NotFoundError(f"inference task {task_id} was not found")
             if not task.cancel(principal.name, self.clock()):
                 return self._record(task)
             return self._saved(task)
@@ -154,11 +201,13 @@ class InferenceTaskUseCases(UseCases):
         cursor: str | None,
         min_position: int | None,
     ) -> tuple[builtins.list[dict[str, Any]], str | None]:
-        principal.require(access.READ)
+        sees_all = principal.can(access.INFERENCE_READ_ALL)
+        if not sees_all:
+            principal.require(access.INFERENCE_READ_OWN)
         if status is not None and status not in STATUSES:
             raise SchemaInvalidError(f"unknown status {status!r}", allowed=list(STATUSES))
         self.wait_for_views(min_position)
-        owner = None if principal.roles & access.SEES_ALL_INFERENCE else principal.name
+        owner = None if sees_all else principal.name
         with self.views.read() as cur:
             try:
                 return inference_queries.list_tasks(
@@ -204,7 +253,7 @@ class InferenceTaskUseCases(UseCases):
         if not tasks:
             return []
         try:
-            positions = self.saves.save(*tasks)
+            positions = self.store.save(*tasks)
         except ConcurrencyError:
             # Someone else claimed one (or a handed-over task was stale): one by one, freshly loaded.
             claimed = (self.claim(t.id, worker_id, channel_id) for t in tasks)
@@ -216,10 +265,8 @@ class InferenceTaskUseCases(UseCases):
         return tasks
 
     def post_chunk(self, principal: Principal, task_id: str, worker_id: str, data: Any, done: bool) -> None:
-        principal.require(access.WORKER)
-
         def attempt() -> None:
-            task = self.load_task(principal, task_id)
+            task = self._worker_task(principal, task_id, worker_id)
             if task.start_streaming(worker_id, self.clock()):
                 self._saved(task)
 
@@ -237,6 +284,7 @@ class InferenceTaskUseCases(UseCases):
         error: str | None,
     ) -> dict[str, Any]:
         principal.require(access.WORKER)
+        self.check_worker_owner(principal, worker_id)
 
         handed = self._handed.take(task_id)
 
@@ -245,7 +293,7 @@ class InferenceTaskUseCases(UseCases):
             now = self.clock()
             task, handed = handed, None
             if task is None or task.claimed_by != worker_id or task.is_terminal:
-                task = self.load_task(principal, task_id)  # the hand-over decides nothing but a save
+                task = self._worker_task(principal, task_id, worker_id)  # a hand-over decides nothing
             if task.is_terminal:
                 return self._record(task)
             if error is not None or status == "error":
@@ -288,13 +336,13 @@ class InferenceTaskUseCases(UseCases):
     # -- helpers ----------------------------------------------------------------------
 
     def _sees(self, principal: Principal, task: InferenceTask) -> bool:
-        if principal.roles & access.SEES_ALL_INFERENCE or principal.can(access.WORKER):
+        if principal.can(access.INFERENCE_READ_ALL):
             return True
         return task.owner_id == principal.name
 
     def _saved(self, task: InferenceTask) -> dict[str, Any]:
         self._handed.take(task.id)  # a hand-over older than this save would only lose its next save
-        record = self._record(task, max(self.saves.save(task)))
+        record = self._record(task, max(self.store.save(task)))
         self._announce(task, record)
         return record
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -14,7 +14,10 @@ Clock = Callable[[], datetime]
 
 
 class EventStore(Protocol):
-    def get(self, aggregate_id: str) -> Any: ...
+    def get(self, aggregate_id: str, remembered: bool = False) -> Any:
+        """The aggregate as of its last event; `remembered` may answer from this replica's memory
+        of what it last saved, without a read (possibly stale: only a compare-and-set may trust it)."""
+        ...
 
     def save(self, *aggregates: Aggregate) -> list[int]: ...
 
@@ -26,8 +29,8 @@ class EventStore(Protocol):
 
 
 class Views(Protocol):
-    def wait_for(self, position: int | None, timeout: float) -> bool:
-        """Wait until every projection has processed `position` (None: the head now)."""
+    def wait_for(self, position: int | None, timeout: float, names: Sequence[str] | None = None) -> bool:
+        """Wait until the named projections (None: all) have processed `position` (None: the head now)."""
         ...
 
     def read(self) -> AbstractContextManager[ViewCursor]: ...

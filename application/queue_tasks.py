@@ -50,8 +50,6 @@ def queue_task_record(task: QueueTask, position: int) -> dict[str, Any]:
 class QueueTaskUseCases(UseCases):
     reads = ("queue_tasks", "queue_stats")
 
-    reads = ("queue_tasks", "queue_stats")
-
     def create(
         self,
         principal: Principal,

@@ -47,13 +47,15 @@ class WorkerUseCases(UseCases):
 
         def attempt() -> tuple[Worker, bool]:
             now = self.clock()
-            # Names first: each is a compare-and-set on its LlmName, saved with the worker at once.
-            names_to_save = [n for n in (self._take_name(name, worker_id, now) for name in names) if n]
             worker = self.store.get(worker_aggregate_id(worker_id))
             created = not isinstance(worker, Worker)
+            if not created and worker.owner is not None:
+                access.check_owner(principal, worker.owned_by(principal.name), "worker", worker_id)
+            # Each name is a compare-and-set on its LlmName, saved with the worker at once.
+            names_to_save = [n for n in (self._take_name(name, worker_id, now) for name in names) if n]
             if created:
-                worker = Worker.register(worker_id, providers, now)
-            elif not worker.reregister(providers, now):
+                worker = Worker.register(worker_id, providers, now, owner=principal.name)
+            elif not worker.reregister(providers, now, owner=principal.name):
                 if names_to_save:
                     self.store.save(*names_to_save)
                 return worker, False
@@ -85,8 +87,7 @@ class WorkerUseCases(UseCases):
             raise NameTakenError(f"llm {name} is served by another active worker", llmName=name)
 
     def heartbeat(self, principal: Principal, worker_id: str) -> None:
-        principal.require(access.WORKER)
-        worker = self.load_worker(worker_id)
+        worker = self.load_owned(principal, worker_id)
         self.liveness.touch(worker_id, micros(self.clock()))
         if not worker.active:
 
@@ -103,6 +104,13 @@ class WorkerUseCases(UseCases):
             raise NotFoundError(f"worker {worker_id} was not found")
         return worker
 
+    def load_owned(self, principal: Principal, worker_id: str) -> Worker:
+        """The worker, for the principal that registered it; not-found for any other."""
+        principal.require(access.WORKER)
+        worker = self.load_worker(worker_id)
+        access.check_owner(principal, worker.owned_by(principal.name), "worker", worker_id)
+        return worker
+
     # -- the channel ------------------------------------------------------------------
 
     def bind(self, principal: Principal, worker_id: str) -> tuple[str, list[str]]:
@@ -111,7 +119,7 @@ class WorkerUseCases(UseCases):
         channel_id = new_id("chan")
 
         def attempt() -> list[str]:
-            worker = self.load_worker(worker_id)
+            worker = self.load_owned(principal, worker_id)
             worker.bind(channel_id, self.clock())
             self.store.save(worker)
             return worker.pools
@@ -147,15 +155,18 @@ class WorkerUseCases(UseCases):
         principal.require(access.WORKER)
 
         def attempt() -> int:
-            worker = self.load_worker(worker_id)
+            worker = self.load_owned(principal, worker_id)
             worker.update_state(patch, self.clock())
             return max(self.store.save(worker))
 
         position = retry_on_conflict(attempt)
-        return self.get(principal, worker_id, position)
+        return self._view(worker_id, position)
 
     def get(self, principal: Principal, worker_id: str, min_position: int | None = None) -> dict[str, Any]:
-        self._require_read(principal)
+        principal.require(access.WORKER_READ)
+        return self._view(worker_id, min_position)
+
+    def _view(self, worker_id: str, min_position: int | None) -> dict[str, Any]:
         self.wait_for_views(min_position)
         with self.views.read() as cur:
             record = worker_queries.get_worker(cur, worker_id)
@@ -164,14 +175,13 @@ class WorkerUseCases(UseCases):
         return record
 
     def list_workers(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
-        self._require_read(principal)
+        principal.require(access.WORKER_READ)
         self.wait_for_views(min_position)
         with self.views.read() as cur:
             return worker_queries.list_workers(cur)
 
     def llms(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
-        if not principal.can(access.INFERENCE_CREATE):
-            self._require_read(principal)
+        principal.require(access.LLM_READ)
         self.wait_for_views(min_position)
         with self.views.read() as cur:
             return worker_queries.list_llms(cur)
@@ -179,19 +189,23 @@ class WorkerUseCases(UseCases):
     # -- wakes ------------------------------------------------------------------------
 
     def request_wake(self, llm_name: str) -> str | None:
-        """Ask the LLM's worker to wake it; concurrent requests share the open wake."""
+        """Ask the LLM's worker to wake it; concurrent requests share the open wake.
+
+        None when there is nothing to wake: the worker's own record, not the registry view (which
+        may not have seen the answer yet), says whether the LLM still hibernates.
+        """
         with self.views.read() as cur:
             llm = worker_queries.get_llm(cur, llm_name)
         if llm is None:
             return None
         worker_id = llm["workerId"]
 
-        def attempt() -> str:
+        def attempt() -> str | None:
             now = self.clock()
             worker = self.load_worker(worker_id)
             fresh = new_id("wake")
             wake_id = worker.request_wake(fresh, llm_name, now)
-            if wake_id == fresh:
+            if wake_id is not None and wake_id == fresh:
                 self.store.save(worker, Wake.request(wake_id, worker_id, llm_name, now))
             return wake_id
 
@@ -205,6 +219,8 @@ class WorkerUseCases(UseCases):
         if llm is None or llm["status"] != "hibernating":
             return
         wake_id = self.request_wake(llm_name)
+        if wake_id is None:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             worker = self.load_worker(llm["workerId"])
@@ -220,6 +236,8 @@ class WorkerUseCases(UseCases):
         principal.require(access.WORKER)
         wake = self.store.get(wake_aggregate_id(wake_id))
         if not isinstance(wake, Wake):
+            raise NotFoundError(f"wake {wake_id} was not found")
+        if not self.load_worker(wake.worker_id).owned_by(principal.name):
             raise NotFoundError(f"wake {wake_id} was not found")
 
         def attempt() -> None:
@@ -244,8 +262,3 @@ class WorkerUseCases(UseCases):
             }
             for p in worker.providers
         ]
-
-    @staticmethod
-    def _require_read(principal: Principal) -> None:
-        if not principal.can(access.WORKER):
-            principal.require(access.READ)

@@ -31,20 +31,26 @@ class Worker(Aggregate):
     class Registered(Aggregate.Created):
         worker_id: str
         providers: list[dict[str, Any]]
+        # The registering principal; events stored before ownership have none (a legacy worker).
+        owner: str | None = None
 
     @classmethod
-    def register(cls, worker_id: str, providers: list[dict[str, Any]], now: datetime) -> Worker:
+    def register(
+        cls, worker_id: str, providers: list[dict[str, Any]], now: datetime, owner: str | None = None
+    ) -> Worker:
         return cls._create(
             cls.Registered,
             id=worker_aggregate_id(worker_id),
             timestamp=now,
             worker_id=worker_id,
             providers=providers,
+            owner=owner,
         )
 
-    def __init__(self, worker_id: str, providers: list[dict[str, Any]]) -> None:
+    def __init__(self, worker_id: str, providers: list[dict[str, Any]], owner: str | None = None) -> None:
         self.worker_id = worker_id
         self.providers = providers
+        self.owner = owner
         self.active = True
         self.channel_id: str | None = None
         self.state: dict[str, Any] = {}
@@ -61,6 +67,10 @@ class Worker(Aggregate):
     def provider(self, llm_name: str) -> dict[str, Any] | None:
         return next((p for p in self.providers if p["name"] == llm_name), None)
 
+    def owned_by(self, principal_name: str) -> bool:
+        """Only the registering principal may act as this worker; a legacy worker is nobody's yet."""
+        return self.owner is not None and self.owner == principal_name
+
     def llm_status(self, provider: dict[str, Any]) -> str:
         if not self.active:
             return "inactive"
@@ -68,16 +78,23 @@ class Worker(Aggregate):
 
     class Reregistered(Aggregate.Event):
         providers: list[dict[str, Any]]
+        owner: str | None = None  # set when a legacy worker is claimed by its first re-registration
 
         def apply(self, worker: Worker) -> None:
             worker.providers = self.providers
             worker.active = True
+            if worker.owner is None and self.owner is not None:
+                worker.owner = self.owner
 
-    def reregister(self, providers: list[dict[str, Any]], now: datetime) -> bool:
-        """A sticky reconnect: the same worker id again; recorded only when something changed."""
-        if providers == self.providers and self.active:
+    def reregister(self, providers: list[dict[str, Any]], now: datetime, owner: str | None = None) -> bool:
+        """A sticky reconnect: the same worker id again; recorded only when something changed.
+
+        The caller checks ownership first; a legacy worker (no owner) becomes `owner`'s here.
+        """
+        claim = owner if self.owner is None else None
+        if providers == self.providers and self.active and claim is None:
             return False
-        self._trigger(self.Reregistered, now, providers=providers)
+        self._trigger(self.Reregistered, now, providers=providers, owner=claim)
         return True
 
     # -- liveness and the channel ------------------------------------------------------
@@ -148,10 +165,17 @@ class Worker(Aggregate):
         def apply(self, worker: Worker) -> None:
             worker.open_wakes[self.llm_name] = self.wake_id
 
-    def request_wake(self, wake_id: str, llm_name: str, now: datetime) -> str:
-        """The open wake of the LLM, shared by concurrent requests, or a new one."""
+    def request_wake(self, wake_id: str, llm_name: str, now: datetime) -> str | None:
+        """The open wake of the LLM, shared by concurrent requests, or a new one; None when awake.
+
+        One hibernation episode asks once: a request that arrives after an ok answer (its caller read
+        a view that had not yet seen the answer) finds the LLM awake here and asks nothing.
+        """
         if llm_name in self.open_wakes:
             return self.open_wakes[llm_name]
+        provider = self.provider(llm_name)
+        if provider is None or not provider.get("hibernating"):
+            return None
         self._trigger(self.WakeRequested, now, wake_id=wake_id, llm_name=llm_name)
         return wake_id
 

@@ -4,26 +4,50 @@ Each batch is folded into every projection and their positions advanced in one v
 transaction. Positions are re-read under a row lock inside that transaction, and an event is
 applied only above a projection's position, so a batch is never applied twice, even by two
 runners at once. Wake-ups come from in-process saves, LISTEN/NOTIFY, and a poll timer.
+
+Each projection folds the batch inside a savepoint of its own (ADR 0031): when its fold raises
+on an event, only that projection is rolled back, re-folded up to just before the event, and
+tried again later with backoff; after `max_tries` it is stalled there (persisted in its
+positions row) until `agentrun projections retry|skip`. The others go on in the same transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from infrastructure.database import Database
+import psycopg
+
+from domain.base import event_name
+from infrastructure.database import Cursor, Database
 from infrastructure.event_log import EventLog
 from infrastructure.leader_lock import LocalLock
+from infrastructure.projection_state import (
+    POSITIONS_TABLE,
+    RETRY,
+    Skips,
+    create_positions_table,
+    load_skips,
+    mark_stalled,
+    read_states,
+    set_position,
+)
 from infrastructure.signals import Signal
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
 
-POSITIONS_TABLE = "projection_positions"
+__all__ = ["ADVANCED_CHANNEL", "POSITIONS_TABLE", "ProjectionRunner", "create_tables"]
+
 ADVANCED_CHANNEL = "agentrun_projections"
 SCHEMA_LOCK_KEY = 0x6167_656E_7473_6368
+# Errors of the connection, not of the event: the whole batch is retried, no projection is blamed.
+CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def create_tables(db: Database, projections: Sequence[Projection]) -> None:
@@ -32,9 +56,7 @@ def create_tables(db: Database, projections: Sequence[Projection]) -> None:
         if db.dialect == "postgres":
             # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
             cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {POSITIONS_TABLE} (name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-        )
+        create_positions_table(cur, db.dialect)
         for projection in projections:
             for statement in projection.create_statements():
                 cur.execute(statement)
@@ -42,6 +64,49 @@ def create_tables(db: Database, projections: Sequence[Projection]) -> None:
                 f"INSERT INTO {POSITIONS_TABLE} (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
                 (projection.name,),
             )
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A stored event that cannot be decoded (an upcast bug): it poisons the projections folding its type."""
+
+    topic: str
+    error: Exception
+
+    @property
+    def name(self) -> str:
+        return self.topic.rpartition(":")[2]
+
+
+def decode_or_poison(log_: EventLog, notification: Any) -> Any:
+    try:
+        return log_.decode(notification)
+    except Exception as error:  # noqa: BLE001 - blamed on the projections that fold it, not all
+        return Undecodable(notification.topic, error)
+
+
+def fold(projection: Projection, cur: Any, event: Any, position: int) -> None:
+    """Apply one event; an undecodable one raises only where the projection folds its type."""
+    if isinstance(event, Undecodable):
+        if projection.folds(event.name):
+            raise event.error
+        return
+    projection.apply(cur, event, position)
+
+
+def type_of(event: Any) -> str:
+    return event.name if isinstance(event, Undecodable) else event_name(event)
+
+
+@dataclass
+class Failure:
+    """A projection failing on one event: how often, and when to try again."""
+
+    position: int
+    event_type: str
+    message: str
+    tries: int
+    retry_at: float
 
 
 class ProjectionRunner:
@@ -58,6 +123,9 @@ class ProjectionRunner:
         leader: Any = None,
         batch_size: int = 500,
         poll_interval: float = 0.5,
+        max_tries: int = 5,
+        retry_backoff: float = 0.2,
+        skips: Skips | None = None,
     ) -> None:
         self.log = log_
         self.db = db
@@ -67,7 +135,11 @@ class ProjectionRunner:
         self.leader = leader or LocalLock()
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.max_tries = max_tries
+        self.retry_backoff = retry_backoff
         self.error: str | None = None
+        self.failures: dict[str, Failure] = {}
+        self._skips = skips
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -102,34 +174,131 @@ class ProjectionRunner:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if processed == 0:
-                self.events_signal.wait(generation, self.poll_interval)
+                self.events_signal.wait(generation, self._idle_wait())
+
+    def _idle_wait(self) -> float:
+        """Until the next poll, or sooner when a failing projection is due to be tried again."""
+        if not self.failures:
+            return self.poll_interval
+        due = min(f.retry_at for f in self.failures.values())
+        return max(min(self.poll_interval, due - time.monotonic()), 0.001)
 
     def run_once(self, upto: int | None = None) -> int:
         """Fold the next batch (no further than `upto`); returns how many events were read (0: caught up)."""
-        low = min(self.positions().values(), default=0)
+        names = [p.name for p in self.projections]
+        with self.db.read() as cur:
+            seen = read_states(cur, names)
+        for state in seen.values():
+            if state.stalled:  # the row, not this process's memory, says what is stalled
+                self.failures.pop(state.name, None)
+        self._take_retries([s.name for s in seen.values() if s.status == RETRY])
+        if self._skips is None:
+            self._skips = load_skips(self.log)
+        now = time.monotonic()
+        active = [
+            p
+            for p in self.projections
+            if p.name in seen and not seen[p.name].stalled and self._due(p.name, now)
+        ]
+        if not active:
+            return 0
+        low = min(seen[p.name].position for p in active)
         notifications = self.log.notifications(after=low, limit=self.batch_size, upto=upto)
         if not notifications:
             return 0
-        events = [(n.id, self.log.decode(n)) for n in notifications]
+        events = [(n.id, decode_or_poison(self.log, n)) for n in notifications]
         last = notifications[-1].id
         with self.db.transaction() as cur:
-            lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
-            rows = cur.execute(f"SELECT name, position FROM {POSITIONS_TABLE} ORDER BY name{lock}").fetchall()
-            current = {row["name"]: row["position"] for row in rows}
-            for projection in self.projections:
-                start = current.get(projection.name, 0)
-                if start >= last:
+            current = read_states(cur, names, lock=self.db.dialect == "postgres")
+            for projection in active:
+                row = current.get(projection.name)
+                if row is None or row.stalled or row.position >= last:
                     continue
-                for position, event in events:
-                    if position > start:
-                        projection.apply(cur, event, position)
-                cur.execute(
-                    f"UPDATE {POSITIONS_TABLE} SET position = ? WHERE name = ?",
-                    (last, projection.name),
-                )
+                self._fold_batch(cur, projection, events, row.position, last)
             self.db.notify(cur, ADVANCED_CHANNEL)
         self.advanced_signal.notify()
         return len(notifications)
+
+    def _due(self, name: str, now: float) -> bool:
+        failure = self.failures.get(name)
+        return failure is None or failure.retry_at <= now
+
+    def _take_retries(self, names: list[str]) -> None:
+        """Clear the stalls an operator asked to retry (or skipped); the skips are read again."""
+        if not names:
+            return
+        self._skips = None
+        with self.db.transaction() as cur:
+            for name in names:
+                cur.execute(
+                    f"UPDATE {POSITIONS_TABLE} SET status = NULL, error = NULL WHERE name = ? AND status = ?",
+                    (name, RETRY),
+                )
+                self.failures.pop(name, None)
+        log.info("projections %s: trying again", ", ".join(names))
+
+    def _fold_batch(
+        self, cur: Cursor, projection: Projection, events: list[tuple[int, Any]], start: int, last: int
+    ) -> None:
+        """Fold the batch into one projection inside a savepoint; on failure, stop just before the event."""
+        skips = self._skips or set()
+        todo = [(p, e) for p, e in events if p > start and (projection.name, p) not in skips]
+        failing: tuple[int, Any] = (start, None)
+        cur.execute("SAVEPOINT projection_fold")
+        try:
+            for position, event in todo:
+                failing = (position, event)
+                fold(projection, cur, event, position)
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 - a poison event is this projection's alone
+            cur.execute("ROLLBACK TO SAVEPOINT projection_fold")
+            reached = self._fold_before(cur, projection, todo, start, failing[0], events)
+            cur.execute("RELEASE SAVEPOINT projection_fold")
+            set_position(cur, projection.name, reached)
+            self._failed(cur, projection.name, failing[0], type_of(failing[1]), error)
+            return
+        cur.execute("RELEASE SAVEPOINT projection_fold")
+        set_position(cur, projection.name, last)
+        self.failures.pop(projection.name, None)
+
+    def _fold_before(
+        self,
+        cur: Cursor,
+        projection: Projection,
+        todo: list[tuple[int, Any]],
+        start: int,
+        failing: int,
+        events: list[tuple[int, Any]],
+    ) -> int:
+        """Re-fold the events before the failing one; returns the position reached (just before it)."""
+        try:
+            for position, event in todo:
+                if position >= failing:
+                    break
+                fold(projection, cur, event, position)
+        except CONNECTION_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - not deterministic: leave the projection where it was
+            cur.execute("ROLLBACK TO SAVEPOINT projection_fold")
+            return start
+        return max([p for p, _ in events if p < failing] + [start])
+
+    def _failed(self, cur: Cursor, name: str, position: int, event_type: str, error: Exception) -> None:
+        previous = self.failures.get(name)
+        tries = previous.tries + 1 if previous and previous.position == position else 1
+        message = f"{type(error).__name__}: {error}"
+        delay = min(self.retry_backoff * 2 ** (tries - 1), 30.0)
+        self.failures[name] = Failure(position, event_type, message, tries, time.monotonic() + delay)
+        # A skip recorded meanwhile is found on the next batch.
+        self._skips = None
+        if tries < self.max_tries:
+            log.warning("projection %s failed on position %s (try %s): %s", name, position, tries, message)
+            return
+        since = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        error_row = {"position": position, "eventType": event_type, "message": message, "since": since}
+        mark_stalled(cur, name, error_row)
+        log.error("projection %s stalled at position %s after %s tries: %s", name, position, tries, message)
 
     def catch_up(self) -> None:
         """Fold until the views reach the head of the log (for tools and tests)."""
@@ -137,6 +306,8 @@ class ProjectionRunner:
             pass
 
     def positions(self) -> dict[str, int]:
-        rows = self.db.fetchall(f"SELECT name, position FROM {POSITIONS_TABLE}")
-        names = {p.name for p in self.projections}
-        return {row["name"]: row["position"] for row in rows if row["name"] in names}
+        with self.db.read() as cur:
+            return {name: state.position for name, state in read_states(cur, self._names()).items()}
+
+    def _names(self) -> list[str]:
+        return [p.name for p in self.projections]

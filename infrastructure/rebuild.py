@@ -25,7 +25,10 @@ from infrastructure.projection_runner import (
     POSITIONS_TABLE,
     ProjectionRunner,
     create_tables,
+    decode_or_poison,
+    fold,
 )
+from infrastructure.projection_state import load_skips
 from infrastructure.signals import Signal
 from infrastructure.view_diff import ViewDiff, diff_views, dump_views
 from projections.base import Projection
@@ -35,6 +38,10 @@ Progress = Callable[[int], None]
 
 def _no_progress(position: int) -> None:
     pass
+
+
+class RebuildError(Exception):
+    """A projection's fold fails on an event of the log (skip it, or fix the fold, first)."""
 
 
 class Rebuild:
@@ -54,6 +61,8 @@ class Rebuild:
         self.fresh = [type(p)() for p in projections]
         self.names = [p.name for p in self.fresh]
         self.batch_size = batch_size
+        # Every skip recorded in the log, wherever it stands: the same events the live runner skips.
+        self.skips = load_skips(log)
         self.tag = uuid.uuid4().hex[:12]
         self.side: Database
         if isinstance(db, PostgresDatabase):
@@ -86,9 +95,15 @@ class Rebuild:
             events_signal=Signal(),
             advanced_signal=Signal(),
             batch_size=self.batch_size,
+            skips=self.skips,
         )
         while runner.run_once(upto):
             progress(min(runner.positions().values()))
+        for name, failure in runner.failures.items():
+            raise RebuildError(
+                f"projection {name} fails on position {failure.position} ({failure.event_type}): "
+                f"{failure.message}; fix the fold, or `agentrun projections skip {name}`"
+            )
         position = min(runner.positions().values())
         progress(position)
         return position
@@ -153,13 +168,15 @@ class Rebuild:
             if not batch:
                 break
             for notification in batch:
-                event = self.log.decode(notification)
+                event = decode_or_poison(self.log, notification)
                 for projection in self.fresh:
                     start = positions[projection.name]
-                    if start < notification.id and (
-                        targets is None or notification.id <= targets[projection.name]
+                    if (
+                        start < notification.id
+                        and (targets is None or notification.id <= targets[projection.name])
+                        and (projection.name, notification.id) not in self.skips
                     ):
-                        projection.apply(cur, event, notification.id)
+                        fold(projection, cur, event, notification.id)
             last = batch[-1].id
         reached = {
             name: (targets[name] if targets else max(position, last)) for name, position in positions.items()
@@ -180,7 +197,8 @@ class Rebuild:
                     cur.execute(f"ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {retired}")
                     cur.execute(f"ALTER TABLE {self.schema}.{table} SET SCHEMA {live}")
                 cur.execute(
-                    f"UPDATE {live}.{POSITIONS_TABLE} SET position = ? WHERE name = ?",
+                    f"UPDATE {live}.{POSITIONS_TABLE} SET position = ?, status = NULL, error = NULL "
+                    "WHERE name = ?",
                     (reached[projection.name], projection.name),
                 )
             cur.execute(f"NOTIFY {ADVANCED_CHANNEL}")
@@ -209,7 +227,7 @@ class Rebuild:
                             [tuple(row[c] for c in columns) for row in rows],
                         )
                 live_cur.execute(
-                    f"UPDATE {POSITIONS_TABLE} SET position = ? WHERE name = ?",
+                    f"UPDATE {POSITIONS_TABLE} SET position = ?, status = NULL, error = NULL WHERE name = ?",
                     (reached[projection.name], projection.name),
                 )
         return min(reached.values())

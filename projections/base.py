@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol
 
+from domain.errors import AgentRunError
+
 
 class ViewCursor(Protocol):
     """A cursor taking `?` placeholders and returning dict rows (see infrastructure.database)."""
@@ -17,6 +19,12 @@ class ViewCursor(Protocol):
 
     @property
     def rowcount(self) -> int: ...
+
+
+class ProjectionStalledError(AgentRunError):
+    """A read needs a projection past an event it cannot fold (a poison event): 503 naming it."""
+
+    kind = "unavailable"
 
 
 Handler = Callable[[Any, ViewCursor, Any, int], None]
@@ -52,6 +60,10 @@ class Projection:
             f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in self.tables.items()
         ]
         return statements + list(self.indexes)
+
+    def folds(self, event_name: str) -> bool:
+        """Whether this projection folds events of that name (`Run.Claimed`, ...)."""
+        return event_name in self._handlers
 
     def apply(self, cur: ViewCursor, event: Any, position: int) -> None:
         """Fold one event at its log position; events this projection ignores are skipped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field, RootModel
 
@@ -50,12 +51,24 @@ class AuditOut(Out):
     history: list[EventItem]
 
 
+class ProjectionError(Out):
+    """What stalled a projection: the event it cannot fold (ADR 0031)."""
+
+    position: int
+    event_type: str
+    message: str
+    since: str
+
+
 class ProjectionStatus(Out):
     name: str
     position: int
     head_position: int
     lag: int
-    status: str = Field(description="`caught-up`, `catching-up`, or `failing` (the last batch failed)")
+    status: Literal["caught-up", "catching-up", "stalled"] = Field(
+        description="`stalled`: the projection failed on the event at `error.position` again and again"
+    )
+    error: ProjectionError | None = None
 
 
 class ProjectionStatusList(RootModel[list[ProjectionStatus]]):

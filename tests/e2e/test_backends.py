@@ -109,7 +109,9 @@ def test_clients_may_not_record_a_backend_but_workers_may(server: Server, client
     assert response.status_code == 403 and error_kind(response) == "forbidden"
     worker = server.client("worker")
     assert worker.ok(resolve(worker, run["id"], "gpu-1"))["changed"] is True
-    assert worker.ok(worker.get(f"/runs/{run['id']}/backend"))["current"] == "gpu-1"
+    # Recording is not reading (CONTRACT.md "Who may do what"): a worker may not read runs.
+    assert error_kind(worker.get(f"/runs/{run['id']}/backend")) == "forbidden"
+    assert client.ok(client.get(f"/runs/{run['id']}/backend"))["current"] == "gpu-1"
     anonymous = server.client("")
     for response in (
         resolve(anonymous, run["id"], "gpu-2"),

@@ -72,7 +72,8 @@ def test_queue_tasks_through_the_client(connect: Connect) -> None:
 
 
 def test_the_backend_tracker_persists_switches_on_the_server(connect: Connect) -> None:
-    client, worker = connect("client"), connect("worker")
+    # A runner both records and reads a run's backend (a worker may only record it).
+    client, worker = connect("client"), connect("runner")
     run = client.runs.create("tenant-a", "proj", "codex")
     tracker = BackendTracker.for_run(worker, run["id"])
     assert tracker.current() is None

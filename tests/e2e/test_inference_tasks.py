@@ -112,12 +112,16 @@ def test_only_the_claiming_worker_may_write_chunks_or_the_result(
     try:
         task = enqueue(client, llm)
         channel.tasks(1)
+        intruder, _ = register(server)  # another worker of the same principal
         for path, body in (
-            ("chunks", {"workerId": "intruder", "data": "x"}),
-            ("result", {"workerId": "intruder", "body": 1}),
+            ("chunks", {"workerId": intruder, "data": "x"}),
+            ("result", {"workerId": intruder, "body": 1}),
         ):
             response = worker_api.post(f"/inference-tasks/{task['id']}/{path}", body)
             assert response.status_code == 409 and error_kind(response) == "stale-attempt"
+            # A worker id the principal did not register is not found.
+            unknown = worker_api.post(f"/inference-tasks/{task['id']}/{path}", {**body, "workerId": "nobody"})
+            assert unknown.status_code == 404 and error_kind(unknown) == "not-found"
         failed = worker_api.ok(
             worker_api.post(
                 f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "error": "upstream 500"}

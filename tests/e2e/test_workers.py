@@ -61,9 +61,10 @@ def test_state_merges_metadata_one_level_deep_and_top_level_keys_last_win(
     assert state["workerStatus"] == "idle"
     assert state["externalMetadata"] == {"b": {"y": 2}}
     assert state["internalMetadata"] == {"k": "v"}
-    view = worker_api.ok(worker_api.get(f"/workers/{worker_id}"))
+    operator = server.client("operator")  # reading workers is an operator's (CONTRACT.md role table)
+    view = operator.ok(operator.get(f"/workers/{worker_id}"))
     assert view["externalMetadata"] == {"b": {"y": 2}} and view["workerStatus"] == "idle"
-    listed = worker_api.ok(worker_api.get("/workers"))["items"]
+    listed = operator.ok(operator.get("/workers"))["items"]
     assert any(w["workerId"] == worker_id and w["internalMetadata"] == {"k": "v"} for w in listed)
     assert error_kind(put(f"/workers/{worker_id}/state", json={"bogus": 1})) == "schema-invalid"
     assert error_kind(put("/workers/nobody/state", json={"workerStatus": "x"})) == "not-found"
@@ -73,7 +74,7 @@ def test_heartbeat_is_204_and_unknown_workers_are_404(server: Server, worker_api
     worker_id, _ = register(server)
     assert worker_api.post(f"/workers/{worker_id}/heartbeat").status_code == 204
     assert error_kind(worker_api.post("/workers/nobody/heartbeat")) == "not-found"
-    assert error_kind(worker_api.get("/workers/nobody")) == "not-found"
+    assert error_kind(server.client("operator").get("/workers/nobody")) == "not-found"
 
 
 def test_a_dropped_channel_reverts_its_tasks_and_a_sibling_finishes_them_for_the_waiters(
@@ -119,7 +120,7 @@ def test_a_dropped_channel_reverts_its_tasks_and_a_sibling_finishes_them_for_the
             f"/inference-tasks/{tasks[0]['id']}/result", {"workerId": first_id, "body": "late"}
         )
         assert worker_api.ok(late)["responseBody"] == {"n": 0}
-        view = worker_api.ok(worker_api.get(f"/workers/{first_id}"))
+        view = server.client("operator").ok(server.client("operator").get(f"/workers/{first_id}"))
         assert view["bound"] is False
     finally:
         second.close()

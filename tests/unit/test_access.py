@@ -11,6 +11,7 @@ from application.access import (
     ROLES,
     SYSTEM,
     Principal,
+    check_owner,
     check_visible,
 )
 from application.errors import ForbiddenError, NotFoundError
@@ -35,45 +36,44 @@ def test_an_admin_may_do_even_what_no_role_lists() -> None:
     assert principal("admin").can("anything:new")
 
 
-@pytest.mark.parametrize(
-    ("role", "allowed", "denied"),
-    [
-        (
-            "client",
-            [access.READ, access.RUN_CREATE, access.COMMAND_CREATE, access.SESSION_MARK_READ],
-            [access.RUN_OPERATE, access.RUN_CANCEL, access.COMMAND_OPERATE],
-        ),
-        (
-            "runner",
-            [
-                access.READ,
-                access.RUN_OPERATE,
-                access.COMMAND_OPERATE,
-                access.RUNNER_REGISTER,
-                access.RUNNER_JOB_WRITE,
-            ],
-            [access.RUN_CREATE, access.RUN_CANCEL, access.COMMAND_CREATE],
-        ),
-        (
-            "operator",
-            [access.READ, access.RUN_CANCEL, access.COMMAND_CANCEL, access.SESSION_MARK_READ],
-            [access.RUN_CREATE, access.RUN_OPERATE, access.COMMAND_CREATE],
-        ),
-        (
-            "auditor",
-            [access.READ, "audit", "events"],
-            [access.RUN_CREATE, access.RUN_CANCEL, access.RUN_OPERATE, access.SESSION_MARK_READ],
-        ),
-        ("worker", ["worker"], [access.READ, access.RUN_CREATE, access.RUN_OPERATE]),
-    ],
-)
-def test_each_role_may_do_what_the_contract_gives_it_and_no_more(
-    role: str, allowed: list[str], denied: list[str]
-) -> None:
-    who = principal(role)
+# CONTRACT.md "Who may do what", row by row: the roles (besides admin) that hold each permission.
+CONTRACT_TABLE: dict[str, set[str]] = {
+    access.READ: {"client", "operator", "runner", "auditor"},
+    access.RUN_CREATE: {"client"},
+    access.COMMAND_CREATE: {"client"},
+    access.QUEUE_CREATE: {"client"},
+    access.INFERENCE_CREATE: {"client"},
+    access.INFERENCE_READ_OWN: {"client"},
+    access.RUN_CANCEL: {"client", "operator"},
+    access.COMMAND_CANCEL: {"client", "operator"},
+    access.QUEUE_CANCEL: {"client", "operator"},
+    access.INFERENCE_CANCEL_OWN: {"client"},
+    access.INFERENCE_CANCEL_ALL: {"operator"},
+    access.SESSION_MARK_READ: {"client", "operator"},
+    access.QUEUE_MARK_READ: {"client", "operator"},
+    access.RUN_OPERATE: {"runner"},
+    access.COMMAND_OPERATE: {"runner"},
+    access.RUNNER_REGISTER: {"runner"},
+    access.RUNNER_JOB_WRITE: {"runner"},
+    access.QUEUE_ATTEMPT: {"operator", "runner"},
+    access.BACKEND_RESOLVE: {"runner", "worker"},
+    access.WORKER: {"worker"},
+    access.LLM_READ: {"client", "operator", "auditor"},
+    access.WORKER_READ: {"operator", "auditor"},
+    access.INFERENCE_READ_ALL: {"operator", "auditor"},
+    access.EVENTS: {"auditor"},
+    access.AUDIT: {"auditor"},
+}
 
-    assert all(who.can(p) for p in allowed)
-    assert not any(who.can(p) for p in denied)
+
+def test_the_table_names_every_permission_a_role_holds() -> None:
+    assert set(CONTRACT_TABLE) == set(EVERY_PERMISSION)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+@pytest.mark.parametrize("permission", sorted(CONTRACT_TABLE))
+def test_each_role_holds_exactly_the_permissions_of_the_contract_table(role: str, permission: str) -> None:
+    assert principal(role).can(permission) is (role in CONTRACT_TABLE[permission])
 
 
 def test_roles_add_up() -> None:
@@ -81,7 +81,7 @@ def test_roles_add_up() -> None:
 
     assert who.can(access.RUN_CREATE)
     assert who.can(access.RUN_OPERATE)
-    assert not who.can(access.RUN_CANCEL)
+    assert not who.can(access.EVENTS)
 
 
 def test_an_unknown_role_grants_nothing() -> None:
@@ -154,3 +154,12 @@ def test_the_system_principal_is_an_admin_of_every_tenant() -> None:
 def test_principals_are_values() -> None:
     assert Principal.of("a", ["client"], ["x"]) == Principal.of("a", ("client",), {"x"})
     assert hash(Principal.of("a", ["client"], ["x"])) == hash(Principal.of("a", ["client"], ["x"]))
+
+
+def test_another_principals_worker_is_not_found_whatever_the_roles() -> None:
+    check_owner(principal("worker"), True, "worker", "wrk_1")
+
+    with pytest.raises(NotFoundError) as raised:
+        check_owner(principal("admin", tenants=(ALL_TENANTS,)), False, "worker", "wrk_1")
+
+    assert raised.value.kind == "not-found"
