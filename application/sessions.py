@@ -21,8 +21,6 @@ OUTPUT_TYPES = frozenset({"assistant_message", "command_output", "diff", "error"
 class SessionUseCases(UseCases):
     reads = ("session_summaries",)
 
-    reads = ("session_summaries",)
-
     def __init__(self, *args: Any, run_events: RunEventUseCases, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.run_events = run_events
