@@ -37,7 +37,7 @@ class Subscription(Protocol):
 
 
 class SubscribingBus(Protocol):
-    def subscribe(self, key: str) -> Subscription: ...
+    def subscribe(self, key: str, replay: bool = False) -> Subscription: ...
 
 
 def preferred(task_id: str, bound: list[str]) -> str | None:
@@ -65,7 +65,7 @@ class Dispatcher:
     async def channel(
         self, worker_id: str, channel_id: str, pools: list[str]
     ) -> AsyncIterator[tuple[str, Any]]:
-        """Frames (`task` or `wake`, payload) for a bound channel, until it closes or is unbound."""
+        """Frames (`task`, `cancel` or `wake`, payload) for a bound channel, until it closes or is unbound."""
         sub = self.bus.subscribe("*")
         held: set[str] = set()
         sent_wakes: set[str] = set()
@@ -80,8 +80,12 @@ class Dispatcher:
                 waiting = None
                 for message in messages:
                     key = message["key"]
-                    if key in held and message.get("status") not in HELD_STATUSES:
+                    status = message.get("status")  # chunks carry none: only status changes count
+                    if key in held and status is not None and status not in HELD_STATUSES:
                         held.discard(key)
+                        if status == "cancelled":
+                            # The backend should stop generating what nobody will read.
+                            yield "cancel", {"taskId": key}
                     if message.get("status") == "pending" and message.get("poolName") in pools:
                         announced[key] = message["poolName"]
                 candidates: list[str] = []

@@ -71,10 +71,13 @@ class TaskWaiters:
             sub.close()
 
     async def stream(
-        self, principal: Principal, task_id: str, record: dict[str, Any] | None = None
+        self, principal: Principal, task_id: str, record: dict[str, Any] | None = None, replay: bool = False
     ) -> AsyncIterator[tuple[str, Any]]:
-        """`chunk`, `status` (claimed/running) and finally one terminal event of the task."""
-        sub = self.bus.subscribe(task_id)
+        """`chunk`, `status` (claimed/running) and finally one terminal event of the task.
+
+        With `replay`, the chunks this replica saw before come first, then `replayed` `{complete}`.
+        """
+        sub = self.bus.subscribe(task_id, replay) if replay else self.bus.subscribe(task_id)
         self.active += 1
         try:
             if record is None:
@@ -85,6 +88,8 @@ class TaskWaiters:
                     for queued in sub.drain():
                         if queued.get("type") == "chunk":
                             yield "chunk", {"data": queued["data"]}
+                        elif queued.get("type") == "replayed":
+                            yield "replayed", {"complete": queued["complete"]}
                     yield terminal_event(record)
                     return
                 if record["status"] != last_status:
@@ -94,6 +99,9 @@ class TaskWaiters:
                 message = await sub.get(self.poll_interval)
                 if message is not None and message.get("type") == "chunk":
                     yield "chunk", {"data": message["data"]}
+                    continue
+                if message is not None and message.get("type") == "replayed":
+                    yield "replayed", {"complete": message["complete"]}
                     continue
                 if message is not None and "record" in message:
                     record = dict(message["record"])  # terminal: no need to read the store

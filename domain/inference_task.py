@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
 from domain.base import Aggregate
-from domain.errors import AgentRunError, TerminalStateError
+from domain.errors import AgentRunError, IdempotencyConflictError, TerminalStateError
 from domain.ids import new_id
 
 TERMINAL = frozenset({"completed", "error", "cancelled"})
@@ -24,6 +25,15 @@ class NotClaimableError(AgentRunError):
     """The task is not pending: another worker claimed it, or it ended."""
 
     kind = "conflict"
+
+
+def inference_task_id(owner_id: str, idempotency_key: str | None) -> str:
+    """A fresh id, or one derived from the caller's idempotency key, so that two enqueues with one
+    key collide on the same aggregate and the store keeps exactly one."""
+    if idempotency_key is None:
+        return new_id("inf")
+    digest = hashlib.sha256("\0".join((owner_id, idempotency_key)).encode()).hexdigest()
+    return f"inf_k{digest[:32]}"
 
 
 def expired_message(after_seconds: int) -> str:
@@ -56,10 +66,11 @@ class InferenceTask(Aggregate):
         owner_id: str,
         agent_id: str | None,
         now: datetime,
+        task_id: str | None = None,
     ) -> InferenceTask:
         return cls._create(
             cls.Created,
-            id=new_id("inf"),
+            id=task_id or new_id("inf"),
             timestamp=now,
             pool_name=pool_name,
             llm_name=llm_name,
@@ -103,6 +114,14 @@ class InferenceTask(Aggregate):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+    def check_same_request(self, request_body: Any, streaming: bool) -> None:
+        """A retry under the same idempotency key must carry the same request."""
+        if request_body != self.request_body or streaming != self.streaming:
+            raise IdempotencyConflictError(
+                f"the idempotency key of inference task {self.id} was used with another request",
+                taskId=self.id,
+            )
 
     def check_holder(self, worker_id: str) -> None:
         """Only the worker holding the task may write to it."""

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "agentrun_inference"
 ALL = "*"
+# Streams whose chunks are remembered, so a caller that joins late (an idempotent retry) replays them.
+RECENT_STREAMS = 256
+MAX_REPLAY_CHUNKS = 4096
 # NOTIFY payloads are limited to 8000 bytes; larger messages travel in parts.
 MAX_PAYLOAD = 7800
 # Terminal messages remembered for late subscribers (a waiter subscribing just after the result).
@@ -77,6 +80,8 @@ class ChunkBus:
         self._lock = threading.Lock()
         self._parts: dict[str, list[str]] = {}
         self._terminal: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # None marks a stream too long to replay from its start.
+        self._chunks: OrderedDict[str, list[dict[str, Any]] | None] = OrderedDict()
         # Own messages come back from the listener; recognised by their prefix without parsing.
         self._own_prefix = orjson.dumps({"r": self.replica}).decode()[:-1]
         # One thread with a connection of its own sends every NOTIFY: one order, batched round trips.
@@ -88,12 +93,23 @@ class ChunkBus:
         if listener is not None:
             listener.subscribe(CHANNEL, self._on_notify)
 
-    def subscribe(self, key: str) -> Subscription:
-        """Subscribe from inside the event loop the subscriber awaits on."""
+    def subscribe(self, key: str, replay: bool = False) -> Subscription:
+        """Subscribe from inside the event loop the subscriber awaits on.
+
+        With `replay`, the chunks of the key delivered so far come first, in order and none twice,
+        then a `replayed` message saying whether they were all kept.
+        """
         sub = Subscription(self, key, asyncio.get_running_loop())
         with self._lock:
             self._subs.setdefault(key, set()).add(sub)
             terminal = self._terminal.get(key)
+            if replay:
+                # `complete` is None when nothing of the stream was seen here (not started, or forgotten).
+                chunks = self._chunks.get(key)
+                for chunk in chunks or ():
+                    sub.put(chunk)
+                complete = None if key not in self._chunks else chunks is not None
+                sub.put({"type": "replayed", "key": key, "complete": complete})
         if terminal is not None:
             # Published before this subscription: the subscriber may have read the task earlier.
             sub.put(terminal)
@@ -124,12 +140,32 @@ class ChunkBus:
         message = {**message, "key": key}
         with self._lock:
             subs = [*self._subs.get(key, ()), *self._subs.get(ALL, ())] if key != ALL else []
+            if message.get("type") == "chunk" or message.get("status") == "running":
+                self._remember_chunk(key, message)
             if "record" in message:
                 self._terminal[key] = message
                 while len(self._terminal) > RECENT_TERMINAL:
                     self._terminal.popitem(last=False)
         for sub in subs:
             sub.put(message)
+
+    def _remember_chunk(self, key: str, message: dict[str, Any]) -> None:
+        """Keep the chunk for late joiners of the stream (under the lock, with the delivery).
+
+        A history starts at the task's move to `running`, announced before its first chunk: chunks
+        of a stream seen only from its middle (a replica started since, an evicted entry) are
+        marked as not replayable from the start.
+        """
+        chunks = self._chunks.get(key)
+        if message.get("type") != "chunk" or chunks is None:
+            self._chunks[key] = [] if message.get("type") != "chunk" else None
+            self._chunks.move_to_end(key)
+            while len(self._chunks) > RECENT_STREAMS:
+                self._chunks.popitem(last=False)
+            return
+        chunks.append(message)
+        if len(chunks) > MAX_REPLAY_CHUNKS:
+            self._chunks[key] = None
 
     def _send_loop(self) -> None:
         """Send queued NOTIFYs, many per round trip: the publisher never waits for PostgreSQL."""

@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from application.dispatch import Dispatcher
+from application.infer import InferUseCase
 from application.inference_sweep import InferenceSweeper
 from application.inference_tasks import InferenceTaskUseCases
 from application.waiters import TaskWaiters
@@ -35,6 +36,7 @@ def wire_inference(container: Any, common: dict[str, Any]) -> SweepLoop:
     container.inference_tasks.request_wake = container.workers.request_wake
     container.dispatcher = Dispatcher(container.inference_tasks, container.workers, bus)
     container.waiters = TaskWaiters(container.inference_tasks, bus)
+    container.infer = InferUseCase(container.inference_tasks, container.workers, container.waiters)
     container.inference_sweeper = InferenceSweeper(
         **common,
         heartbeats=heartbeats,

@@ -7,7 +7,7 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -29,6 +29,8 @@ class TaskContext:
     client: AgentRunClient
     worker_id: str
     task: ChannelTask
+    # Set when the server sends `event: cancel` for the task: stop generating, nobody will read it.
+    cancelled: threading.Event = field(default_factory=threading.Event)
 
     def chunk(self, data: Any, *, done: bool | None = None) -> None:
         self.client.inference.post_chunk(self.task["taskId"], self.worker_id, data, done=done)
@@ -77,6 +79,9 @@ class WorkerLoop:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._running: set[str] = set()
+        self._contexts: dict[str, TaskContext] = {}
+        # Task ids the server cancelled while this worker held them (the latest few).
+        self.cancelled: list[str] = []
         self._pool = ThreadPoolExecutor(max_parallel, thread_name_prefix="worker-task")
         # The open channel response, so `stop()` can cut it under a blocked read.
         self._channel: httpx.Response | None = None
@@ -153,6 +158,8 @@ class WorkerLoop:
                     self._accept(event.data)
                 elif event.event == "wake":
                     self._pool.submit(self._wake, event.data)
+                elif event.event == "cancel":
+                    self._cancel(event.data["taskId"])
         finally:
             with self._lock:
                 self._channel = None
@@ -176,6 +183,8 @@ class WorkerLoop:
     def _execute(self, task: ChannelTask) -> None:
         assert self.worker_id is not None
         context = TaskContext(self.client, self.worker_id, task)
+        with self._lock:
+            self._contexts[task["taskId"]] = context
         try:
             try:
                 body = self.handler(task, context)
@@ -190,6 +199,7 @@ class WorkerLoop:
         finally:
             with self._lock:
                 self._running.discard(task["taskId"])
+                self._contexts.pop(task["taskId"], None)
                 self.completed += 1
                 active, completed = len(self._running), self.completed
             self.state.enqueue(
@@ -215,6 +225,13 @@ class WorkerLoop:
                     return
             failures += 1
             self._stop.wait(self._backoff(failures))
+
+    def _cancel(self, task_id: str) -> None:
+        with self._lock:
+            self.cancelled = [*self.cancelled[-99:], task_id]
+            context = self._contexts.get(task_id)
+        if context is not None:
+            context.cancelled.set()
 
     def _wake(self, wake: ChannelWake) -> None:
         try:

@@ -11,6 +11,7 @@ from sse_starlette import ServerSentEvent
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from application.infer import Chunk
 from interfaces.http.endpoint import Call, json_response, page
 from interfaces.http.errors import error_response, from_exception
 from interfaces.http.models_inference import TaskListQuery, TaskQuery
@@ -25,18 +26,26 @@ class DeferredResponse(Response):
     The wait ends early when the client disconnects: nobody is left to answer.
     """
 
-    def __init__(self, produce: Callable[[], Awaitable[Response]]) -> None:
+    def __init__(
+        self,
+        produce: Callable[[], Awaitable[Response]],
+        on_disconnect: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(status_code=200)
         self.produce = produce
+        self.on_disconnect = on_disconnect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response: Response | None = None
+        left = False
         async with anyio.create_task_group() as group:
 
             async def watch() -> None:
+                nonlocal left
                 # The request body was read before the handler ran: what comes now is a disconnect.
                 while (await receive())["type"] != "http.disconnect":
                     pass
+                left = True
                 group.cancel_scope.cancel()
 
             group.start_soon(watch)
@@ -45,6 +54,8 @@ class DeferredResponse(Response):
             except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
                 response = from_exception(error)
             group.cancel_scope.cancel()
+        if left and self.on_disconnect is not None:
+            await self.on_disconnect()
         if response is not None:
             await response(scope, receive, send)
 
@@ -119,30 +130,44 @@ def post_result(call: Call) -> Any:
 def infer(call: Call) -> Any:
     request = call.body.model_dump(exclude_unset=True)
     stream = bool(request.get("stream"))
-    name = call.path["name"]
-    call.app.workers.ensure_awake(call.principal, name)
-    task = call.app.inference_tasks.enqueue(
-        call.principal, llm_name=name, request=request, stream=stream, agent_id=None, fail_fast=True
+    use_case = call.app.infer
+    started = use_case.start(
+        call.principal,
+        model=call.path["name"],
+        request=request,
+        stream=stream,
+        fail_fast=True,
+        idempotency_key=call.headers.get("idempotency-key") or None,
+        keep_on_disconnect=call.headers.get("x-agentrun-on-disconnect", "").strip().lower() == "continue",
     )
-    waiters = call.app.waiters
+
+    async def abandon() -> None:
+        with anyio.CancelScope(shield=True):
+            await use_case.abandon(started)
+
     if not stream:
 
         async def produce() -> Response:
-            record = await waiters.wait(call.principal, task["id"], INFER_WAIT_MS, task)
-            return _infer_result(record)
+            return _infer_result(await use_case.result(started, INFER_WAIT_MS))
 
-        return DeferredResponse(produce)
+        return DeferredResponse(produce, abandon)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async for name, payload in waiters.stream(call.principal, task["id"], task):
-            if name == "chunk":
-                data = payload["data"]
+        async for item in use_case.stream(started):
+            if isinstance(item, Chunk):
+                data = item.data
                 yield ServerSentEvent(data if isinstance(data, str) else orjson.dumps(data).decode())
-            elif name in ("error", "cancelled"):
-                yield event("error", {"message": payload.get("message") or name})
+            elif item.record["status"] != "completed":
+                yield event("error", {"message": item.record.get("errorMessage") or item.record["status"]})
         yield ServerSentEvent("[DONE]")
 
-    return sse_response(events())
+    response = sse_response(events())
+
+    async def left(message: Any) -> None:
+        await abandon()
+
+    response.client_close_handler_callable = left
+    return response
 
 
 def _infer_result(record: dict[str, Any]) -> Response:

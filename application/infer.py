@@ -1,0 +1,134 @@
+"""Inference for a caller who waits: enqueue (or join by idempotency key), wait or stream, and let go.
+
+One use case behind both the synchronous `/llms/{name}/infer` route and the OpenAI-compatible
+`/v1/chat/completions`: the task is routed at enqueue by an LLM name or a pool name, the caller gets
+its result or its chunks, and a caller that goes away cancels the task unless it asked to keep it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+
+from application.access import Principal
+from application.errors import NotFoundError
+from application.inference_tasks import InferenceTaskUseCases
+from application.waiters import TERMINAL, TaskWaiters
+from application.workers import WorkerUseCases
+from projections import worker_queries
+
+WAIT_MS = 600_000
+
+
+@dataclass(frozen=True)
+class InferCall:
+    """A caller's hold on one task: who asked, the task as enqueued or joined, what a disconnect does."""
+
+    principal: Principal
+    task: dict[str, Any]
+    keep_on_disconnect: bool = False
+
+    @property
+    def task_id(self) -> str:
+        return str(self.task["id"])
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A chunk of the stream; `index` counts from 1 when the stream is known from its start."""
+
+    index: int | None
+    data: Any
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The end of a stream: the task as it ended, and whether any chunk came before."""
+
+    record: dict[str, Any]
+    streamed: bool
+
+
+class InferUseCase:
+    def __init__(self, tasks: InferenceTaskUseCases, workers: WorkerUseCases, waiters: TaskWaiters) -> None:
+        self.tasks = tasks
+        self.workers = workers
+        self.waiters = waiters
+
+    def start(
+        self,
+        principal: Principal,
+        *,
+        model: str,
+        request: Any,
+        stream: bool,
+        fail_fast: bool,
+        idempotency_key: str | None = None,
+        keep_on_disconnect: bool = False,
+    ) -> InferCall:
+        """Queue the request for `model` (an LLM name, else a pool name), or join the keyed task."""
+
+        def enqueue(llm_name: str) -> dict[str, Any]:
+            self.workers.ensure_awake(principal, llm_name)
+            return self.tasks.enqueue(
+                principal,
+                llm_name=llm_name,
+                request=request,
+                stream=stream,
+                agent_id=None,
+                fail_fast=fail_fast,
+                idempotency_key=idempotency_key,
+            )
+
+        try:
+            task = enqueue(model)
+        except NotFoundError:
+            llm_name = self._llm_of_pool(model)
+            if llm_name is None:
+                raise NotFoundError(f"model {model} was not found", model=model) from None
+            task = enqueue(llm_name)
+        return InferCall(principal, task, keep_on_disconnect)
+
+    def _llm_of_pool(self, pool: str) -> str | None:
+        """An LLM of the pool to route by (the task goes to the pool): a bound one, else an active one."""
+        with self.tasks.views.read() as cur:
+            llms = [llm for llm in worker_queries.list_llms(cur) if llm["poolName"] == pool]
+        llms.sort(key=lambda llm: (not llm["bound"], llm["status"] != "active", llm["name"]))
+        return llms[0]["name"] if llms else None
+
+    async def result(self, call: InferCall, wait_ms: int = WAIT_MS) -> dict[str, Any]:
+        """The task once terminal (or as it is after `wait_ms`)."""
+        return await self.waiters.wait(call.principal, call.task_id, wait_ms, call.task)
+
+    async def stream(self, call: InferCall, after: int = 0) -> AsyncIterator[Chunk | Outcome]:
+        """The task's chunks (those after the `after`th, when the stream is known from its start),
+        then its `Outcome`."""
+        index: int | None = 0
+        streamed = False
+        started = call.task.get("streamStartedAt") is not None
+        frames = self.waiters.stream(call.principal, call.task_id, call.task, replay=True)
+        async for name, payload in frames:
+            if name == "replayed":
+                known = payload["complete"] or (payload["complete"] is None and not started)
+                index = index if known else None
+            elif name == "chunk":
+                streamed = True
+                if index is None:
+                    yield Chunk(None, payload["data"])
+                    continue
+                index += 1
+                if index > after:
+                    yield Chunk(index, payload["data"])
+            elif name in TERMINAL:
+                ending = {"responseBody": payload.get("responseBody"), "errorMessage": payload.get("message")}
+                yield Outcome({**call.task, **ending, "status": name}, streamed or after > 0)
+                return
+
+    async def abandon(self, call: InferCall) -> None:
+        """The caller went away: cancel its task, unless it asked to keep it for a later join."""
+        if call.keep_on_disconnect:
+            return
+        await to_thread.run_sync(lambda: self.tasks.cancel(call.principal, call.task_id))

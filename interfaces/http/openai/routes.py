@@ -1,0 +1,38 @@
+"""The `/v1` routes: the API's endpoints, their errors rewritten in OpenAI's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from interfaces.http.endpoint import Endpoint, to_route
+from interfaces.http.openai import handlers, wire
+
+OPENAI_PREFIX = "/v1"
+
+OPENAI = [
+    Endpoint("GET", "/models", handlers.list_models, "List models (OpenAI)", response=wire.ModelList),
+    Endpoint(
+        "POST",
+        "/chat/completions",
+        handlers.create_chat_completion,
+        "Create a chat completion (OpenAI)",
+        wire.ChatCompletionBody,
+    ),
+]
+
+
+def openai_route(endpoint: Endpoint, container: Any) -> Route:
+    """The endpoint's route (auth, input limits, handler), answering errors as OpenAI does."""
+    inner = to_route(endpoint, container, OPENAI_PREFIX)
+
+    async def handle(request: Request) -> Response:
+        response: Response = await inner.endpoint(request)
+        if response.status_code < 400 or not hasattr(response, "body"):
+            return response
+        return wire.from_envelope(response)
+
+    return Route(inner.path, handle, methods=[endpoint.method], name=inner.name)
