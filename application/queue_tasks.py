@@ -201,7 +201,7 @@ class QueueTaskUseCases(UseCases):
         after = cursors.decode_cursor(cursor, len(order)) if cursor else None
         if cursor and after is None:
             raise SchemaInvalidError("cursor is not one this list issued")
-        self.wait_for_views(min_position)
+        self.wait_for_views(min_position, ["queue_tasks"])
         with self.views.read() as cur:
             items, next_key = queue_task_queries.list_tasks(
                 cur,
@@ -216,7 +216,7 @@ class QueueTaskUseCases(UseCases):
 
     def stats(self, principal: Principal, queue: str | None, min_position: int | None) -> dict[str, Any]:
         principal.require(access.READ)
-        self.wait_for_views(min_position)
+        self.wait_for_views(min_position, ["queue_stats"])
         with self.views.read() as cur:
             return queue_stats_queries.queue_stats(
                 cur, tenants=principal.tenant_filter(), queue=queue, now=self.clock()
