@@ -97,8 +97,14 @@ export class LiveLog {
   open() {
     const source = new EventSource(withQuery("/api/v1/events/stream", { ...this.params, after: this.last }));
     source.onopen = () => this.onState("live");
-    // The browser reconnects by itself (sending Last-Event-ID); CLOSED means it gave up.
-    source.onerror = () => this.onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
+    // The browser reconnects by itself (sending Last-Event-ID); CLOSED means it gave up (an error
+    // status while the server restarts): start again after the last event shown.
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED) return this.onState("reconnecting");
+      this.onState("closed");
+      if (this.source === source) this.source = null;
+      setTimeout(() => this.sync(), 2000);
+    };
     const dispatch = (message) => {
       const position = Number(message.lastEventId);
       if (!(position > this.last)) return; // never show a frame twice
