@@ -17,9 +17,18 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from infrastructure.availability import (
+    CONNECT_TIMEOUT,
+    Availability,
+    DatabaseUnavailable,
+    fast_pool_reconnects,
+    gated_connection,
+)
 from infrastructure.connection_check import check_idle_connection
 
 _PERCENT = re.compile(r"%")
+# Seconds a SQLite statement waits on another process's lock before the request answers 503.
+SQLITE_LOCK_TIMEOUT = 5
 
 
 class Cursor:
@@ -85,7 +94,9 @@ class SqliteDatabase(Database):
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=SQLITE_LOCK_TIMEOUT
+        )
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -93,21 +104,31 @@ class SqliteDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self._lock:
+        with self._locked():
             raw = self._conn.cursor()
-            raw.execute("BEGIN IMMEDIATE")
+            _locked_is_unavailable(raw.execute, "BEGIN IMMEDIATE")
             try:
                 yield Cursor(raw, convert=False)
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
-            raw.execute("COMMIT")
+            _locked_is_unavailable(raw.execute, "COMMIT")
 
     @contextmanager
     def read(self, snapshot: bool = False) -> Iterator[Cursor]:
         # Writes take the same lock, so a read (snapshot or not) sees no write half-way.
-        with self._lock:
+        with self._locked():
             yield Cursor(self._conn.cursor(), convert=False)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # A transaction stuck on another process's lock holds ours: wait no longer than it may.
+        if not self._lock.acquire(timeout=SQLITE_LOCK_TIMEOUT + 1):
+            raise DatabaseUnavailable("the views database is locked")
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         with self._lock:
@@ -119,27 +140,33 @@ class PostgresDatabase(Database):
 
     dialect = "postgres"
 
-    def __init__(self, conninfo: str, max_size: int = 20) -> None:
+    def __init__(self, conninfo: str, max_size: int = 20, gate: Availability | None = None) -> None:
         self.conninfo = conninfo
+        self.gate = gate
+        fast_pool_reconnects()
         self.pool = ConnectionPool(
             conninfo,
             min_size=1,
             max_size=max_size,
-            kwargs={"row_factory": dict_row, "autocommit": True},
+            kwargs={"row_factory": dict_row, "autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             check=check_idle_connection,  # no round trip per checkout
             timeout=5,
             open=True,
             name="agentrun-views",
         )
 
+    def connection(self) -> Any:
+        """A pooled connection; fails at once while the database is known to be away."""
+        return gated_connection(self.pool, self.gate, self.pool.timeout)
+
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as raw:
+        with self.connection() as conn, conn.transaction(), conn.cursor() as raw:
             yield Cursor(raw, convert=True)
 
     @contextmanager
     def read(self, snapshot: bool = False) -> Iterator[Cursor]:
-        with self.pool.connection() as conn, conn.cursor() as raw:
+        with self.connection() as conn, conn.cursor() as raw:
             if not snapshot:
                 yield Cursor(raw, convert=True)
                 return
@@ -157,4 +184,14 @@ class PostgresDatabase(Database):
 
 def connect_postgres(conninfo: str, **kwargs: Any) -> psycopg.Connection[Any]:
     """A plain autocommit connection, for listeners and advisory locks."""
-    return psycopg.connect(conninfo, autocommit=True, connect_timeout=5, **kwargs)
+    return psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **kwargs)
+
+
+def _locked_is_unavailable(execute: Any, sql: str) -> None:
+    """Run a statement; another process holding the lock past the timeout is a 503, not a 500."""
+    try:
+        execute(sql)
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise DatabaseUnavailable("the views database is locked") from error
+        raise

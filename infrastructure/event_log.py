@@ -12,7 +12,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.base import Aggregate, DomainEvent
 from domain.errors import ConcurrencyError
-from infrastructure.connection_check import use_cheap_check
+from infrastructure.availability import Availability
 from infrastructure.event_metadata import MetadataMapper, stamp
 from infrastructure.group_commit import GroupCommit
 from infrastructure.transcoder import OrjsonTranscoder
@@ -35,7 +35,8 @@ def sqlite_env(path: Path) -> dict[str, str]:
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(path),
-        "SQLITE_LOCK_TIMEOUT": "30",
+        # Another process holding the write lock longer than this is a 503 (ADR 0032).
+        "SQLITE_LOCK_TIMEOUT": "5",
         "ORIGINATOR_ID_TYPE": "text",
         "AGGREGATE_CACHE_MAXSIZE": "1000",
     }
@@ -53,7 +54,9 @@ def postgres_env(database_url: str, pool_size: int) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size * 3),
         "POSTGRES_PRE_PING": "y",
+        # Seconds to wait for a pooled connection; FailFastRecorder slices and bounds it (ADR 0032).
         "POSTGRES_CONNECT_TIMEOUT": "2",
+        "APPLICATION_RECORDER_TOPIC": "infrastructure.store_recorder:FailFastRecorder",
         "ORIGINATOR_ID_TYPE": "text",
         "AGGREGATE_CACHE_MAXSIZE": "1000",
     }
@@ -62,14 +65,19 @@ def postgres_env(database_url: str, pool_size: int) -> dict[str, str]:
 class EventLog:
     """Loads and saves aggregates, and reads the log in position order."""
 
-    def __init__(self, env: dict[str, str], on_saved: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        env: dict[str, str],
+        on_saved: Callable[[], None] = lambda: None,
+        gate: Availability | None = None,
+    ):
         self.app = AgentRunLog(env=env)
         recorder: Any = self.app.recorder
         self.recorder = recorder
         self.is_postgres = env["PERSISTENCE_MODULE"].endswith("postgres")
         if self.is_postgres:
-            # Pre-ping's round trip per checkout, replaced by a look at the socket.
-            use_cheap_check(recorder.datastore.pool)
+            # Fails fast while the probe finds the database away (ADR 0032).
+            recorder.gate = gate
         self.table: str = recorder.events_table_name
         # The library NOTIFYs a channel named after the table on every insert.
         self.channel = self.table.replace(".", "_")
@@ -181,9 +189,7 @@ class EventLog:
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         datastore = self.recorder.datastore
         if self.is_postgres:
-            with datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(sql.replace("?", "%s"), params)
-                return list(curs.fetchall())
+            return list(self.recorder.query(sql.replace("?", "%s"), params))
         with datastore.transaction(commit=False) as curs:
             curs.execute(sql, params)
             return list(curs.fetchall())

@@ -14,6 +14,7 @@ from typing import Any
 from eventsourcing.persistence import Notification
 from psycopg_pool import ConnectionPool
 
+from infrastructure.availability import CONNECT_TIMEOUT, Availability, gated_connection
 from infrastructure.event_log import EventLog
 
 TAIL_APPLICATION_NAME = "agentrun-tail"
@@ -22,15 +23,22 @@ TAIL_APPLICATION_NAME = "agentrun-tail"
 class LogReader:
     """Decoded events of the log after a position, and the events of one aggregate."""
 
-    def __init__(self, log: EventLog, conninfo: str | None = None, pool_size: int = 4) -> None:
+    def __init__(
+        self, log: EventLog, conninfo: str | None = None, pool_size: int = 4, gate: Availability | None = None
+    ) -> None:
         self.log = log
+        self._gate = gate
         self._pool: ConnectionPool | None = None
         if conninfo is not None:
             self._pool = ConnectionPool(
                 conninfo,
                 min_size=1,
                 max_size=pool_size,
-                kwargs={"autocommit": True, "application_name": TAIL_APPLICATION_NAME},
+                kwargs={
+                    "autocommit": True,
+                    "application_name": TAIL_APPLICATION_NAME,
+                    "connect_timeout": CONNECT_TIMEOUT,
+                },
                 check=ConnectionPool.check_connection,
                 timeout=5,
                 open=True,
@@ -41,10 +49,19 @@ class LogReader:
         if self._pool is not None:
             self._pool.close()
 
+    @property
+    def pool(self) -> ConnectionPool | None:
+        """Its own pool on PostgreSQL (None on SQLite, where it reads through the log)."""
+        return self._pool
+
+    def _connection(self) -> Any:
+        assert self._pool is not None
+        return gated_connection(self._pool, self._gate, self._pool.timeout)
+
     def head(self) -> int:
         if self._pool is None:
             return self.log.head()
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             row = conn.execute(f"SELECT MAX(notification_id) FROM {self.log.table}").fetchone()
         return int(row[0] or 0) if row else 0
 
@@ -55,7 +72,7 @@ class LogReader:
     def notifications(self, after: int, limit: int) -> Sequence[Notification]:
         if self._pool is None:
             return self.log.notifications(after=after, limit=limit)
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             rows = conn.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state "
                 f"FROM {self.log.table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s",

@@ -17,12 +17,19 @@ from application.run_events import RunEventUseCases
 from application.runners import RunnerUseCases
 from application.runs import RunUseCases
 from application.sessions import SessionUseCases
+from infrastructure.availability import Availability, Reachability, refresh
 from infrastructure.browser_sessions import BrowserSessions
 from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.event_log import EventLog, postgres_env, sqlite_env
+from infrastructure.health import BoundedCheck, health_body
 from infrastructure.leader_lock import AdvisoryLock, LocalLock
 from infrastructure.log_reader import LogReader
-from infrastructure.projection_runner import ADVANCED_CHANNEL, ProjectionRunner, create_tables
+from infrastructure.projection_runner import (
+    ADVANCED_CHANNEL,
+    POSITIONS_TABLE,
+    ProjectionRunner,
+    create_tables,
+)
 from infrastructure.settings import Settings
 from infrastructure.signals import PostgresListener, Signal
 from infrastructure.views import ViewReader
@@ -67,10 +74,16 @@ class Container:
         self.advanced_signal = Signal()
         self.listener: PostgresListener | None = None
         self.db: Database
+        # PostgreSQL's reachability, probed in the background; requests fail fast on it (ADR 0032).
+        self.availability: Availability | None = None
         if settings.database_url:
             url = settings.database_url
-            self.log = EventLog(postgres_env(url, settings.pool_size), self.events_signal.notify)
-            self.db = PostgresDatabase(url, max_size=settings.pool_size * 2)
+            self.availability = Availability(url)
+            self.log = EventLog(
+                postgres_env(url, settings.pool_size), self.events_signal.notify, gate=self.availability
+            )
+            self.availability.tables = [self.log.table, POSITIONS_TABLE]
+            self.db = PostgresDatabase(url, max_size=settings.pool_size * 2, gate=self.availability)
             leader: Any = AdvisoryLock(url, PROJECTION_LOCK_KEY)
             self.listener = PostgresListener(
                 url, {self.log.channel: self.events_signal, ADVANCED_CHANNEL: self.advanced_signal}
@@ -111,7 +124,13 @@ class Container:
         self.sessions = SessionUseCases(**common, run_events=self.run_events)
         self.queue_tasks = QueueTaskUseCases(**common)
         self.backends = BackendUseCases(**common, capabilities=settings.backend_capabilities())
-        self.log_reader = LogReader(self.log, settings.database_url)
+        self.log_reader = LogReader(self.log, settings.database_url, gate=self.availability)
+        self._local_health = BoundedCheck(self._check_local_store)
+        if self.availability is not None:
+            # The outage killed every idle pooled connection: replace them before the gate opens.
+            assert isinstance(self.db, PostgresDatabase) and self.log_reader.pool is not None
+            for pool in (self.log.recorder.datastore.pool, self.db.pool, self.log_reader.pool):
+                self.availability.on_recovered(refresh(pool))
         self.event_log = EventLogUseCases(self.log_reader)
         self.audit = AuditUseCases(self.event_log)
         self.sweep_loop = wire_inference(self, common)
@@ -122,6 +141,8 @@ class Container:
         if self._started:
             return
         self._started = True
+        if self.availability is not None:
+            self.availability.start()
         if self.listener is not None:
             self.listener.start()
         self.runner.start()
@@ -133,6 +154,8 @@ class Container:
             self.runner.stop()
             if self.listener is not None:
                 self.listener.stop()
+            if self.availability is not None:
+                self.availability.stop()
             self._started = False
         self.log_reader.close()
         self.sweep_loop.close()
@@ -140,26 +163,26 @@ class Container:
         self.log.close()
 
     def health(self) -> dict[str, Any]:
-        """Reachability and readiness, without ever printing a credential."""
-        health: dict[str, Any] = {
-            "adapter": self.settings.adapter,
-            "ready": False,
-            "reachable": False,
-            "migrationReady": False,
-            "failureKind": None,
-            "message": None,
-        }
+        """Reachability and readiness within a second, without ever printing a credential."""
+        if self.availability is None:
+            state = self._local_health()
+        elif self.availability.running:
+            state = self.availability.status()  # at most `interval` old; no wait on any pool
+        else:
+            state = self.availability.probe()
+        return health_body(self.settings.adapter, state)
+
+    def _check_local_store(self) -> Reachability:
         try:
             self.db.fetchone("SELECT 1 AS ok")
-            health["reachable"] = True
-            self.db.fetchone("SELECT COUNT(*) AS n FROM projection_positions")
-            self.log.head()
-            health["migrationReady"] = True
-            health["ready"] = True
         except Exception as error:  # noqa: BLE001 - health reports, never raises
-            health["failureKind"] = "migration-missing" if health["reachable"] else "database-unreachable"
-            health["message"] = f"{type(error).__name__}"
-        return health
+            return Reachability(False, False, type(error).__name__)
+        try:
+            self.db.fetchone(f"SELECT COUNT(*) AS n FROM {POSITIONS_TABLE}")
+            self.log.head()
+        except Exception as error:  # noqa: BLE001 - health reports, never raises
+            return Reachability(True, False, type(error).__name__)
+        return Reachability(True, True)
 
 
 def _version() -> str:
