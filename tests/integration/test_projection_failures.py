@@ -52,6 +52,13 @@ def new_task(c: Container, n: int) -> dict[str, Any]:
     return task
 
 
+def page(c: Container, min_position: int) -> list[dict[str, Any]]:
+    items, _ = c.queue_tasks.page(
+        SYSTEM, queue="q", state=None, updated_after=None, limit=10, cursor=None, min_position=min_position
+    )
+    return items
+
+
 def stall_of(c: Container) -> dict[str, Any] | None:
     state = states(c.db, [POISONED])[POISONED]
     return state.error if state.stalled else None
@@ -100,14 +107,11 @@ def test_a_poison_event_stalls_only_its_projection_until_skipped(started: Contai
     assert all(rows[name]["status"] == "caught-up" and rows[name]["error"] is None for name in OTHERS)
     # A read that needs the stalled projection past the poison answers at once, naming it.
     with pytest.raises(ProjectionStalledError) as raised:
-        c.queue_tasks.page(
-            SYSTEM, queue="q", state=None, updated_after=None, limit=10, cursor=None, min_position=head
-        )
+        page(c, head)
     assert raised.value.kind == "unavailable"
     assert raised.value.details == {"projection": POISONED, "position": poison}
     # ... but a read that needs it only up to before the poison answers.
-    early = before["position"]
-    c.queue_tasks.page(SYSTEM, queue="q", state=None, updated_after=None, limit=10, cursor=None, min_position=early)
+    page(c, before["position"])
 
     # The stall is in the store: a restarted runner does not fold past it.
     c.close()
@@ -127,10 +131,7 @@ def test_a_poison_event_stalls_only_its_projection_until_skipped(started: Contai
         assert at > head and skipped["position"] == poison
         assert c2.views.wait_for(at, 10, [POISONED])
         assert stall_of(c2) is None
-        items, _ = c2.queue_tasks.page(
-            SYSTEM, queue="q", state=None, updated_after=None, limit=10, cursor=None, min_position=at
-        )
-        assert {after["id"], before["id"]} <= {item["id"] for item in items}
+        assert {after["id"], before["id"]} <= {item["id"] for item in page(c2, at)}
         with pytest.raises(ConflictError):
             control(c2).retry(POISONED)
 
