@@ -12,8 +12,9 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any] | None:
-    """The keyset position in an opaque cursor, or None when it is not one of ours."""
+def decode_cursor(cursor: str, arity: int, shape: tuple[type, ...] | None = None) -> list[Any] | None:
+    """The keyset position in an opaque cursor, or None when it is not one of ours (nor of `shape`:
+    the type of each part, so a forged key never reaches a comparison in SQL)."""
     try:
         key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError):
@@ -21,6 +22,8 @@ def decode_cursor(cursor: str, arity: int) -> list[Any] | None:
     if not isinstance(key, list) or len(key) != arity:
         return None
     if not all(_is_key_part(part) for part in key):
+        return None
+    if shape is not None and not all(isinstance(part, kind) for part, kind in zip(key, shape, strict=True)):
         return None
     return key
 

@@ -9,50 +9,47 @@ import orjson
 from projections.base import ViewCursor
 
 LIST_STATES = ("default", "running", "unread", "terminal", "idle", "all")
+EXECUTION_STATES = ("idle", "running", "terminal")
 
-_ACTIVE = "(s.execution_state = 'running' OR s.active_run_id IS NOT NULL OR s.active_command_id IS NOT NULL)"
+# A list is the union of attention segments, (active_rank, unread_rank), in this order: active,
+# unread, read (ADR 0036). Each is a few index ranges merged under one ORDER BY ... LIMIT.
+_ACTIVE, _UNREAD, _READ = (0, 1), (1, 0), (1, 1)
+_SEGMENTS = {
+    "default": (_ACTIVE, _UNREAD),
+    "running": (_ACTIVE,),
+    "unread": (_UNREAD,),
+    "terminal": (_ACTIVE, _UNREAD, _READ),
+    "idle": (_ACTIVE, _UNREAD, _READ),
+    "all": (_ACTIVE, _UNREAD, _READ),
+}
 _STATE_FILTERS = {
-    "default": "(active_rank = 0 OR unread_rank = 0)",
-    "running": "active_rank = 0",
-    "unread": "unread_rank = 0",
-    "terminal": "execution_state = 'terminal'",
-    "idle": "execution_state = 'idle'",
+    "default": "(q.active_rank = 0 OR q.unread_rank = 0)",
+    "running": "q.active_rank = 0",
+    "unread": "q.unread_rank = 0",
+    "terminal": "q.execution_state = 'terminal'",
+    "idle": "q.execution_state = 'idle'",
     "all": "1 = 1",
 }
-
-
-def _base_query(tenants: list[str] | None, backend_profile: str | None) -> tuple[str, list[Any]]:
-    where = ["1 = 1"]
-    params: list[Any] = []
-    if tenants is not None:
-        where.append(f"s.tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
-        params.extend(tenants)
-    if backend_profile is not None:
-        where.append("s.backend_profile = ?")
-        params.append(backend_profile)
-    sql = (
-        "SELECT s.*, c.session_version AS cursor_version, c.read_at AS cursor_read_at, "
-        f"CASE WHEN {_ACTIVE} THEN 0 ELSE 1 END AS active_rank, "
-        f"CASE WHEN NOT {_ACTIVE} AND (c.session_version IS NULL OR c.session_version < s.version) "
-        "THEN 0 ELSE 1 END AS unread_rank, "
-        "-s.activity_us AS neg_activity "
-        "FROM session_summaries s LEFT JOIN session_read_cursors c "
-        "ON c.session_id = s.session_id AND c.reader_id = ? "
-        f"WHERE {' AND '.join(where)}"
-    )
-    return sql, params
+_UNREAD_RANK = (
+    "CASE WHEN s.active_rank = 1 AND (c.session_version IS NULL OR c.session_version < s.version) "
+    "THEN 0 ELSE 1 END"
+)
+_SUMMARY = (
+    "SELECT s.*, c.session_version AS cursor_version, c.read_at AS cursor_read_at, "
+    f"{_UNREAD_RANK} AS unread_rank FROM session_summaries s LEFT JOIN session_read_cursors c "
+    "ON c.session_id = s.session_id AND c.reader_id = ?"
+)
 
 
 def get_summary(cur: ViewCursor, session_id: str, reader_id: str | None) -> dict[str, Any] | None:
-    sql, params = _base_query(None, None)
-    row = cur.execute(
-        f"SELECT * FROM ({sql} AND s.session_id = ?) q", (reader_id, *params, session_id)
-    ).fetchone()
+    row = cur.execute(f"{_SUMMARY} WHERE s.session_id = ?", (reader_id, session_id)).fetchone()
     return None if row is None else to_summary(row, reader_id)
 
 
 ATTENTION_ORDER = ("active_rank", "unread_rank", "neg_activity", "session_id")
 CHANGE_ORDER = ("version", "session_id")
+ATTENTION_SHAPE = (int, int, int, str)
+CHANGE_SHAPE = (int, str)
 
 
 def list_sessions(
@@ -66,9 +63,80 @@ def list_sessions(
     after: list[Any] | None,
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """A page in attention order: active, then unread, then latest activity, then id."""
-    sql, params = _base_query(tenants, backend_profile)
-    query = f"SELECT * FROM ({sql}) q WHERE {_STATE_FILTERS[state]}"
-    return _keyset_page(cur, query, [reader_id, *params], ATTENTION_ORDER, reader_id, limit, after)
+    ranges: list[str] = []
+    args: list[Any] = []
+    for segment in _SEGMENTS[state]:
+        if after is not None and segment < (after[0], after[1]):
+            continue  # the cursor is past this segment
+        if segment == _READ and reader_id is None:
+            continue  # without a reader nothing is read
+        keyset = after[2:] if after is not None and segment == (after[0], after[1]) else None
+        for tenant in [None] if tenants is None else tenants:
+            for execution_state in _execution_states(state):
+                sql, params = _range(segment, tenant, backend_profile, execution_state, reader_id, keyset)
+                ranges.append(f"SELECT * FROM ({sql} LIMIT ?) r{len(ranges)}")
+                args += [*params, limit + 1]
+    if not ranges:
+        return [], None
+    # The page is cut from the merged ranges first, so its rows are then fetched by primary key.
+    order = "q.active_rank, q.unread_rank, q.neg_activity, q.session_id"
+    rows = cur.execute(
+        "SELECT s.*, q.unread_rank, c.session_version AS cursor_version, c.read_at AS cursor_read_at "
+        f"FROM (SELECT * FROM ({' UNION ALL '.join(ranges)}) q ORDER BY {order} LIMIT ?) q "
+        "JOIN session_summaries s ON s.session_id = q.session_id "
+        "LEFT JOIN session_read_cursors c ON c.session_id = q.session_id AND c.reader_id = ? "
+        f"ORDER BY {order}",
+        (*args, limit + 1, reader_id),
+    ).fetchall()
+    page = rows[:limit]
+    next_key = [page[-1][column] for column in ATTENTION_ORDER] if len(rows) > limit else None
+    return [to_summary(row, reader_id) for row in page], next_key
+
+
+def _execution_states(state: str) -> tuple[str, ...]:
+    return (state,) if state in ("terminal", "idle") else EXECUTION_STATES
+
+
+def _range(
+    segment: tuple[int, int],
+    tenant: str | None,
+    backend_profile: str | None,
+    execution_state: str,
+    reader_id: str | None,
+    keyset: list[Any] | None,
+) -> tuple[str, list[Any]]:
+    """One index range of a segment: equalities on an index's prefix, then the keyset."""
+    table = "session_read_cursors" if segment == _READ else "session_summaries"
+    where: list[str] = []
+    params: list[Any] = []
+    if segment == _READ:
+        where += ["t.reader_id = ?", "t.is_read = 1"]
+        params.append(reader_id)
+    else:
+        where.append(f"t.active_rank = {segment[0]}")
+    if tenant is not None:
+        where.append("t.tenant_id = ?")
+        params.append(tenant)
+    if backend_profile is not None:
+        where.append("t.backend_profile = ?")
+        params.append(backend_profile)
+    where.append("t.execution_state = ?")
+    params.append(execution_state)
+    if keyset is not None:
+        where.append("(t.neg_activity, t.session_id) > (?, ?)")
+        params += keyset
+    if segment == _UNREAD and reader_id is not None:
+        # Unread: no cursor of the reader at the session's version (one primary-key probe a row).
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM session_read_cursors c WHERE c.session_id = t.session_id "
+            "AND c.reader_id = ? AND c.session_version >= t.version)"
+        )
+        params.append(reader_id)
+    sql = (
+        f"SELECT t.session_id, {segment[0]} AS active_rank, {segment[1]} AS unread_rank, t.neg_activity "
+        f"FROM {table} t WHERE {' AND '.join(where)} ORDER BY t.neg_activity, t.session_id"
+    )
+    return sql, params
 
 
 def list_changed(
@@ -82,30 +150,22 @@ def list_changed(
     limit: int,
     after: list[Any] | None,
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
-    """Sessions whose version is above `since`, by version ascending."""
-    sql, params = _base_query(tenants, backend_profile)
-    query = f"SELECT * FROM ({sql}) q WHERE {_STATE_FILTERS[state]} AND version > ?"
-    return _keyset_page(cur, query, [reader_id, *params, since], CHANGE_ORDER, reader_id, limit, after)
-
-
-def _keyset_page(
-    cur: ViewCursor,
-    query: str,
-    args: list[Any],
-    order: tuple[str, ...],
-    reader_id: str | None,
-    limit: int,
-    after: list[Any] | None,
-) -> tuple[list[dict[str, Any]], list[Any] | None]:
-    """One page ordered by `order`, after the key `after`; returns the key of its last row
-    when more rows follow."""
-    columns = ", ".join(order)
+    """Sessions whose version is above `since`, by version ascending (the version index's range)."""
+    where = ["s.version > ?"]
+    params: list[Any] = [reader_id, since]
+    if tenants is not None:
+        where.append(f"s.tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
+        params.extend(tenants)
+    if backend_profile is not None:
+        where.append("s.backend_profile = ?")
+        params.append(backend_profile)
     if after is not None:
-        query += f" AND ({columns}) > ({', '.join('?' for _ in order)})"
-        args = [*args, *after]
-    rows = cur.execute(f"{query} ORDER BY {columns} LIMIT ?", (*args, limit + 1)).fetchall()
+        where.append("(s.version, s.session_id) > (?, ?)")
+        params.extend(after)
+    query = f"SELECT * FROM ({_SUMMARY} WHERE {' AND '.join(where)}) q WHERE {_STATE_FILTERS[state]}"
+    rows = cur.execute(f"{query} ORDER BY version, session_id LIMIT ?", (*params, limit + 1)).fetchall()
     page = rows[:limit]
-    next_key = [page[-1][column] for column in order] if len(rows) > limit else None
+    next_key = [page[-1][column] for column in CHANGE_ORDER] if len(rows) > limit else None
     return [to_summary(row, reader_id) for row in page], next_key
 
 
