@@ -45,7 +45,8 @@ class RunEventUseCases(UseCases):
             return [run_event_record(e, p) for e, p in zip(appended, positions, strict=True)]
 
         # Appends to a run this replica is writing need no read of it (ADR 0037).
-        return decide_remembered(attempt)
+        with self.store.writing(run_id):
+            return decide_remembered(attempt)
 
     def page(
         self, principal: Principal, run_id: str, after_seq: int, limit: int

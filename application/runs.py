@@ -10,10 +10,9 @@ from application.base import UseCases
 from application.records import run_record
 from application.retry import retry_on_conflict
 from domain.command import Command
-from domain.errors import ConcurrencyError
 from domain.outcome import Outcome
 from domain.redaction import redact
-from domain.run import LeaseConflictError, Run
+from domain.run import Run
 from domain.session import Session, session_aggregate_id
 
 
@@ -62,14 +61,17 @@ class RunUseCases(UseCases):
 
     def claim(self, principal: Principal, run_id: str, runner_id: str, lease_ms: int) -> dict[str, Any]:
         principal.require(access.RUN_OPERATE)
-        run = self.load(Run, run_id, principal, "run")
-        run.claim(runner_id, lease_ms, self.clock())
-        try:
-            positions = self.store.save(run)
-        except ConcurrencyError as error:
-            # A claim is a race: whoever saved first won it; the loser is told, not retried.
-            raise LeaseConflictError(f"run {run_id} was claimed concurrently") from error
-        return run_record(run, positions[-1])
+
+        def attempt() -> dict[str, Any]:
+            run = self.load(Run, run_id, principal, "run")
+            run.claim(runner_id, lease_ms, self.clock())
+            return run_record(run, self.store.save(run)[-1])
+
+        # A claim is a race: whoever saved first won it. One that lost its compare-and-set to an
+        # append or a heartbeat is decided again on the new state, where another runner's claim
+        # is a lease conflict.
+        with self.store.writing(run_id):
+            return retry_on_conflict(attempt)
 
     def heartbeat(
         self, principal: Principal, run_id: str, runner_id: str, claim_epoch: int, lease_ms: int

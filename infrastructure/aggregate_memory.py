@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -52,3 +54,31 @@ class AggregateMemory:
         with self._lock:
             for aggregate in aggregates:
                 self._entries.pop(str(aggregate.id), None)
+
+
+class WriterLocks:
+    """One writer at a time per aggregate in this process: the next one takes what the last saved.
+
+    Writers of one aggregate would otherwise load the same version, and all but one would lose
+    their compare-and-set (and, in a shared transaction, make the whole batch fail).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def writing(self, aggregate_id: str) -> Iterator[None]:
+        with self._lock:
+            lock, users = self._locks.get(aggregate_id, (threading.Lock(), 0))
+            self._locks[aggregate_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._locks[aggregate_id]
+                if users == 1:
+                    del self._locks[aggregate_id]
+                else:
+                    self._locks[aggregate_id] = (lock, users - 1)

@@ -12,6 +12,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.base import Aggregate, DomainEvent
 from domain.errors import ConcurrencyError
+from infrastructure.aggregate_memory import AggregateMemory, WriterLocks
 from infrastructure.availability import Availability
 from infrastructure.event_metadata import MetadataMapper, stamp
 from infrastructure.group_commit import GroupCommit
@@ -69,6 +70,7 @@ class EventLog:
         self,
         env: dict[str, str],
         on_saved: Callable[[], None] = lambda: None,
+        memory: int = 10_000,
         gate: Availability | None = None,
     ):
         self.app = AgentRunLog(env=env)
@@ -84,12 +86,19 @@ class EventLog:
         self._on_saved = on_saved
         # Every save of every aggregate, from every thread, shares transactions under load.
         self.group = GroupCommit(self._save_now)
+        self.memory = AggregateMemory(memory)
+        self.writing = WriterLocks().writing
 
     def close(self) -> None:
         self.app.close()
 
-    def get(self, aggregate_id: str) -> Any:
-        """The aggregate as of its last event, or None."""
+    def get(self, aggregate_id: str, remembered: bool = False) -> Any:
+        """The aggregate as of its last event, or None; `remembered`: what this replica last saved
+        of it, if it holds it (no read; possibly stale, see `AggregateMemory`)."""
+        if remembered:
+            aggregate = self.memory.take(aggregate_id)
+            if aggregate is not None:
+                return aggregate
         try:
             return self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -102,7 +111,13 @@ class EventLog:
         """
         # In the caller's thread: the group's leader may be another caller, with another actor.
         stamp(event for aggregate in aggregates for event in aggregate.pending_events)
-        return self.group.save(*aggregates)
+        try:
+            positions = self.group.save(*aggregates)
+        except BaseException:
+            self.memory.forget(aggregates)
+            raise
+        self.memory.keep(aggregates)
+        return positions
 
     def _save_now(self, *aggregates: Aggregate) -> list[int]:
         """One transaction for the pending events of these aggregates."""
