@@ -32,6 +32,7 @@ from infrastructure.projection_runner import (
 )
 from infrastructure.settings import Settings
 from infrastructure.signals import PostgresListener, Signal
+from infrastructure.view_shape import retire_outdated_views
 from infrastructure.views import ViewReader
 from interfaces.http.auth import Authenticator, TokenRegistry
 from interfaces.inference_wiring import wire_inference
@@ -94,6 +95,7 @@ class Container:
             self.db = SqliteDatabase(settings.data_dir / "views.sqlite3")
             leader = LocalLock()
         self.projections = all_projections()
+        retire_outdated_views(self.db, self.projections)  # an older table shape is folded again
         create_tables(self.db, self.projections)
         self.runner = ProjectionRunner(
             self.log,
