@@ -68,6 +68,6 @@ def retire_outdated_views(db: Database, projections: Sequence[Projection]) -> li
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
             if _positions_exist(cur, db.dialect):
                 cur.execute(f"UPDATE {POSITIONS_TABLE} SET position = 0 WHERE name = ?", (projection.name,))
-            log.warning("view %s predates its columns: dropped, it is folded again from the log", projection.name)
+            log.warning("view %s predates its columns: dropped, folded again from the log", projection.name)
             retired.append(projection.name)
     return retired
