@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ def answer_everything(
         while not stop.is_set():
             try:
                 name, frame = channel.next(timeout=0.2)
-            except Exception:  # noqa: BLE001 - queue.Empty: look at the stop flag again
+            except queue.Empty:
                 continue
             if name == "wake":
                 wakes.append(frame)
