@@ -191,6 +191,8 @@ class LogEvent(TypedDict):
     aggregateVersion: int
     type: str
     timestamp: str
+    actor: str | None  # who caused it (`system`: the server itself; null: stored before ADR 0030)
+    requestId: str | None
     data: JsonObject
 
 
