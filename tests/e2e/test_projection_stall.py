@@ -112,6 +112,8 @@ def test_a_poison_event_stalls_one_projection_and_skip_resumes_it(
     run = api.create_run()
 
     rows = until(lambda: (r := projections(api))[POISONED]["status"] == "stalled" and r)
+    # The head is read after the positions: never behind a write that has returned.
+    assert rows[POISONED]["headPosition"] >= run["position"]
     stall = rows[POISONED]["error"]
     assert stall["position"] == poison and stall["eventType"] == POISON_TYPE
     assert rows[POISONED]["position"] < poison and rows[POISONED]["lag"] > 0

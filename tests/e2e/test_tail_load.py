@@ -114,9 +114,9 @@ def load_while_tailing(server: Server, during: Callable[[threading.Event], None]
         got = seen_live[-1].id if seen_live else None
         raise AssertionError(f"tail not at {final[0]} (at {got}, {disconnects[-3:]}); logs:\n{logs}")
     got = [f.id for f in seen]
-    # The server appends events of its own at any time (a sweep of a silent worker from an earlier
-    # test writes Worker.Unbound and Worker.WentInactive), so the log may hold positions after the
-    # head read once the writers returned: compare up to where the tail stopped, at or past it.
+    # The server appends events of its own at any time (its sweeper marks the silent workers of
+    # earlier tests inactive: Worker.Unbound, Worker.WentInactive), so the log may hold positions
+    # after the head read once the writers returned: compare up to where the tail stopped.
     expected = [p for p in log_positions(admin, head) if p <= got[-1]]
     assert len(expected) >= EVENTS
     assert got == expected, f"{len(got)} frames vs {len(expected)} positions; first difference " + str(
