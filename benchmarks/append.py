@@ -135,11 +135,58 @@ def bench_agentrun(admin_url: str, writers: int, seconds: float, batch: int) -> 
                 container.run_events.append(SYSTEM, run_ids[index], events)
 
             batches = _count_projection_batches(container)
+            lag = LagSampler(container).start()
             drive(result, writers, seconds, call)
+            lag.stop()
             result.notes.append(_projection_report(container, batches))
+            result.notes.append(lag.report())
         finally:
             container.close()
     return result
+
+
+class LagSampler:
+    """Projection lag in time: how long after the log reached a head the slowest view reached it."""
+
+    def __init__(self, container: Container, every: float = 0.05) -> None:
+        self.container = container
+        self.every = every
+        self.samples: list[tuple[float, int, int]] = []  # (time, head, lowest projection position)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> LagSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            head = self.container.log.head()
+            low = min(self.container.runner.positions().values(), default=0)
+            self.samples.append((time.perf_counter(), head, low))
+
+    def lags(self) -> list[float]:
+        lags = []
+        for n, (at, head, _) in enumerate(self.samples):
+            reached = next((t for t, _, low in self.samples[n:] if low >= head), None)
+            if reached is not None:
+                lags.append(reached - at)
+        return lags
+
+    def report(self) -> str:
+        lags = sorted(self.lags())
+        if not lags:
+            return "projection lag: no samples"
+        p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
+        return (
+            f"projection lag during the run ({len(lags)} samples every {self.every * 1000:.0f} ms): "
+            f"p50 {statistics.median(lags) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+            f"max {lags[-1] * 1000:.0f} ms"
+        )
 
 
 def _count_projection_batches(container: Container) -> list[int]:
