@@ -9,6 +9,7 @@ from typing import Any
 from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from interfaces.http.console_pages import console_routes
@@ -31,7 +32,8 @@ def create_app(container: Any) -> Starlette:
     container.openapi = build_openapi(
         [("", OPS), ("", CONSOLE), (API_PREFIX, API), (OPENAI_PREFIX, OPENAI)], container.version
     )
-    routes = [to_route(e, container) for e in OPS] + [to_route(e, container, API_PREFIX) for e in API]
+    routes: list[BaseRoute] = [to_route(e, container) for e in OPS]
+    routes += [to_route(e, container, API_PREFIX) for e in API]
     routes += [to_route(e, container) for e in CONSOLE] + console_routes()
     routes += [openai_route(e, container) for e in OPENAI]
 

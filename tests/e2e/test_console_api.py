@@ -19,7 +19,9 @@ def login(server: Server, role: str) -> tuple[httpx.Client, dict[str, Any]]:
     return http, response.json()
 
 
-def test_login_answers_the_principal_and_sets_a_strict_http_only_cookie_without_the_token(server: Server) -> None:
+def test_login_answers_the_principal_and_sets_a_strict_http_only_cookie_without_the_token(
+    server: Server,
+) -> None:
     response = httpx.post(server.base_url + "/ui/login", json={"token": token_of("operator")})
     assert response.status_code == 200
     body = response.json()
@@ -43,7 +45,12 @@ def test_a_bad_token_is_401_in_the_envelope(server: Server) -> None:
 def test_the_cookie_reads_api_routes_and_writes_only_with_the_csrf_header(server: Server) -> None:
     http, session = login(server, "client")
     session_id = unique("sess")
-    body = {"tenantId": "tenant-a", "projectId": "p", "backendProfile": "codex", "sessionRef": {"sessionId": session_id}}
+    body = {
+        "tenantId": "tenant-a",
+        "projectId": "p",
+        "backendProfile": "codex",
+        "sessionRef": {"sessionId": session_id},
+    }
     missing = http.post("/api/v1/runs", json=body)
     assert missing.status_code == 403 and error_kind(missing) == "forbidden"
     wrong = http.post("/api/v1/runs", json=body, headers={"X-Agentrun-CSRF": "x" * 43})
@@ -73,7 +80,9 @@ def test_a_forged_action_by_an_auditor_session_is_forbidden(server: Server) -> N
     admin = server.client("admin")
     run = admin.create_run(session_id=unique("sess"))
     http, session = login(server, "auditor")
-    response = http.post(f"/api/v1/runs/{run['id']}/cancel", json={}, headers={"X-Agentrun-CSRF": session["csrf"]})
+    response = http.post(
+        f"/api/v1/runs/{run['id']}/cancel", json={}, headers={"X-Agentrun-CSRF": session["csrf"]}
+    )
     assert response.status_code == 403 and error_kind(response) == "forbidden"
 
 
@@ -120,10 +129,24 @@ def test_bulk_cancel_cancels_every_match_beyond_one_page(server: Server) -> None
     admin = server.client("admin")
     queue = unique("q")
     for i in range(105):
-        admin.ok(admin.post("/queue/tasks", {"tenantId": "tenant-a", "projectId": "p", "queue": queue,
-                                             "lane": "l", "priority": i % 3, "payload": {}}), 201)
+        admin.ok(
+            admin.post(
+                "/queue/tasks",
+                {
+                    "tenantId": "tenant-a",
+                    "projectId": "p",
+                    "queue": queue,
+                    "lane": "l",
+                    "priority": i % 3,
+                    "payload": {},
+                },
+            ),
+            201,
+        )
     auditor, session = login(server, "auditor")
-    denied = auditor.post("/api/v1/queue/tasks:cancel", json={"queue": queue}, headers={"X-Agentrun-CSRF": session["csrf"]})
+    denied = auditor.post(
+        "/api/v1/queue/tasks:cancel", json={"queue": queue}, headers={"X-Agentrun-CSRF": session["csrf"]}
+    )
     assert denied.status_code == 403
     result = admin.ok(admin.post("/queue/tasks:cancel", {"queue": queue, "state": "pending"}))
     assert result["matched"] == 105 and result["cancelled"] == 105

@@ -80,7 +80,10 @@ def test_a_new_run_appears_live_unread_and_marking_it_read_clears_the_badge(
     runner.ok(runner.post(f"/runs/{run['id']}/claim", {"runnerId": "r1", "leaseMs": 60_000}))
     page.wait_for_selector("#session-run dd:text('claimed')")
     started = time.monotonic()
-    runner.ok(runner.post(f"/runs/{run['id']}/events", {"type": "assistant_message", "payload": {"text": "hi"}}), 201)
+    runner.ok(
+        runner.post(f"/runs/{run['id']}/events", {"type": "assistant_message", "payload": {"text": "hi"}}),
+        201,
+    )
     page.wait_for_selector("#trace li[data-seq='1']", timeout=1_000)
     assert time.monotonic() - started < 1.0
     assert "hi" in page.inner_text("#output")
@@ -108,17 +111,24 @@ def test_the_event_log_resumes_after_a_server_restart_without_gap_or_duplicate(
     page.wait_for_selector(f"#tail tr[data-position='{before[-1]['position']}']")
 
     console_server.restart()
-    after = [Api(console_server.base_url, token_of("admin")).create_run(session_id=unique("sess")) for _ in range(3)]
+    after = [
+        Api(console_server.base_url, token_of("admin")).create_run(session_id=unique("sess"))
+        for _ in range(3)
+    ]
     page.wait_for_selector(f"#tail tr[data-position='{after[-1]['position']}']", timeout=15_000)
 
-    shown = [int(p) for p in page.eval_on_selector_all("#tail tr", "rows => rows.map(r => r.dataset.position)")]
+    shown = [
+        int(p) for p in page.eval_on_selector_all("#tail tr", "rows => rows.map(r => r.dataset.position)")
+    ]
     expected = [item["position"] for item in admin.ok(admin.get("/events", after=start, limit=500))["items"]]
     assert sorted(shown) == expected
     assert len(shown) == len(set(shown))
     page.context.close()
 
 
-def test_an_auditor_sees_no_action_and_a_forged_one_is_forbidden(browser: Any, console_server: Server) -> None:
+def test_an_auditor_sees_no_action_and_a_forged_one_is_forbidden(
+    browser: Any, console_server: Server
+) -> None:
     admin = console_server.client("admin")
     session_id = unique("sess")
     run = admin.create_run(session_id=session_id)

@@ -21,13 +21,20 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def seed(admin: Api, runner: Api, worker: Api) -> str:
-    """A few sessions in every state, queue tasks, a worker with LLMs, inference tasks; the busy session's id."""
-    prompts = ["Fix the flaky login test", "Refactor the billing module", "Write the release notes", "Upgrade psycopg"]
+    """Sessions in every state, queue tasks, a worker with LLMs, inference tasks; the busy session."""
+    prompts = [
+        "Fix the flaky login test",
+        "Refactor the billing module",
+        "Write the release notes",
+        "Upgrade psycopg",
+    ]
     busy = ""
     for i, prompt in enumerate(prompts):
         session = unique("sess")
         run = admin.create_run(session_id=session, backendProfile=["codex", "claude"][i % 2])
-        cmd = admin.ok(admin.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {"prompt": prompt}}), 201)
+        cmd = admin.ok(
+            admin.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {"prompt": prompt}}), 201
+        )
         if i == 3:
             continue
         runner.ok(runner.post(f"/runs/{run['id']}/claim", {"runnerId": "runner-1", "leaseMs": 600000}))
@@ -49,15 +56,29 @@ def seed(admin: Api, runner: Api, worker: Api) -> str:
         admin.ok(
             admin.post(
                 "/queue/tasks",
-                {"tenantId": "tenant-a", "projectId": "proj", "queue": "builds", "lane": ["fast", "slow"][i % 2],
-                 "priority": i % 4, "payload": {"n": i}},
+                {
+                    "tenantId": "tenant-a",
+                    "projectId": "proj",
+                    "queue": "builds",
+                    "lane": ["fast", "slow"][i % 2],
+                    "priority": i % 4,
+                    "payload": {"n": i},
+                },
             ),
             201,
         )
-    worker.ok(worker.post("/workers", {"workerId": "gpu-box-1", "providers": [
-        {"name": "llama-70b", "model": "llama-3.3-70b", "poolName": "llama"},
-        {"name": "qwen-32b", "model": "qwen2.5-32b", "hibernating": True},
-    ]}))
+    worker.ok(
+        worker.post(
+            "/workers",
+            {
+                "workerId": "gpu-box-1",
+                "providers": [
+                    {"name": "llama-70b", "model": "llama-3.3-70b", "poolName": "llama"},
+                    {"name": "qwen-32b", "model": "qwen2.5-32b", "hibernating": True},
+                ],
+            },
+        )
+    )
     for _ in range(3):
         admin.ok(admin.post("/inference-tasks", {"llmName": "llama-70b", "request": {"messages": []}}), 202)
     return busy
