@@ -80,6 +80,16 @@ class TaskWaiters:
         sub = self.bus.subscribe(task_id, replay) if replay else self.bus.subscribe(task_id)
         self.active += 1
         try:
+            if replay:
+                # The replayed chunks are queued by now, the marker last: take them before anything.
+                while (message := await sub.get(self.poll_interval)) is not None:
+                    if message.get("type") == "chunk":
+                        yield "chunk", {"data": message["data"]}
+                    elif "record" in message:
+                        record = dict(message["record"])
+                    elif message.get("type") == "replayed":
+                        yield "replayed", {"complete": message["complete"]}
+                        break
             if record is None:
                 record = await self._get(principal, task_id)
             last_status = "pending"

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from interfaces.client.types_work import ChannelTask
 from interfaces.client.worker_loop import TaskContext
@@ -16,7 +17,7 @@ from tests.support.openai_workers import async_sdk, chunk_body, sdk, start_worke
 from tests.support.server import Server, token_of, unique
 from tests.support.workers import register
 
-HI = [{"role": "user", "content": "hi"}]
+HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
 
 def test_models_list_every_llm_and_pool_name(server: Server) -> None:
@@ -52,7 +53,9 @@ def test_a_streamed_completion_passes_the_workers_chunks_through_then_done(serve
     try:
         headers = {"Authorization": f"Bearer {token_of('client')}"}
         body = {"model": llm, "messages": HI, "stream": True}
-        response = httpx.post(server.base_url + "/v1/chat/completions", json=body, headers=headers, timeout=30)
+        response = httpx.post(
+            server.base_url + "/v1/chat/completions", json=body, headers=headers, timeout=30
+        )
         assert response.headers["content-type"].startswith("text/event-stream")
         data = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
         assert data[-1] == "[DONE]" and len(data) == 4
@@ -142,7 +145,7 @@ def test_a_worker_failure_before_any_chunk_is_an_error_and_after_one_an_error_fr
         with pytest.raises(openai.InternalServerError) as early:
             client.chat.completions.create(model=llm, messages=HI, stream=True)
         assert early.value.status_code == 502 and "fell over" in early.value.message
-        late = [{"role": "user", "content": "late"}]
+        late: list[ChatCompletionMessageParam] = [{"role": "user", "content": "late"}]
         received = []
         with pytest.raises(openai.APIError) as mid_stream:
             for chunk in client.chat.completions.create(model=llm, messages=late, stream=True):

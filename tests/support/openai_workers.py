@@ -72,7 +72,7 @@ def start_worker(
         state_backoff=(0.05, 0.5, 0.05),
     ).start()
     reader = AgentRunClient(server.base_url, token_of("client"), timeout=10)
-    eventually(lambda: any(i["name"] == llm and i["bound"] for i in reader.workers.llms()["items"]))
+    eventually(lambda: any(i["name"] == llm and dict(i).get("bound") for i in reader.workers.llms()["items"]))
     return loop, llm
 
 
