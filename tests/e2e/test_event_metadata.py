@@ -19,7 +19,7 @@ from httpx_sse import connect_sse
 from tests.support.postgres import throwaway_database
 from tests.support.server import ROLE_TOKENS, Server, token_of, unique
 from tests.support.tail import read_tail
-from tests.support.workers import register
+from tests.support.workers import ChannelClient, register
 
 # A worker silent for 1 s goes inactive at the next sweep: the server's own event, by `system`.
 SWEEPING = {"AGENTRUN_SWEEP_INTERVAL": "0.2", "AGENTRUN_WORKER_TIMEOUT": "1"}
@@ -104,6 +104,24 @@ def test_a_sweep_records_the_system_as_its_actor(sweeping: Server) -> None:
     by_type = {i["type"]: i for i in items}
     assert who(by_type["Worker.WentInactive"]) == ("Worker.WentInactive", "system", None)
     assert items[0]["actor"] == "worker-principal"  # registered over HTTP by the worker
+
+
+def test_a_worker_channel_claims_as_the_worker_and_an_enqueue_as_its_client(server: Server) -> None:
+    # Both saves go through the group commit; the claim is made by the channel's SSE response.
+    worker_id, llm = register(server)
+    client, admin = server.client("client"), server.client("admin")
+    given = unique("req-enqueue")
+    body = {"llmName": llm, "request": {"messages": [{"role": "user", "content": "hi"}]}}
+    task = client.ok(client.post("/inference-tasks", body, headers={"X-Request-Id": given}), 202)
+    channel = ChannelClient(server, worker_id).start()
+    try:
+        channel.tasks(1)
+    finally:
+        channel.close()
+    items = admin.ok(admin.get("/events", aggregateId=task["id"]))["items"]
+    actors = {i["type"].rsplit(".", 1)[1]: (i["actor"], i["requestId"]) for i in items}
+    assert actors["Created"] == ("client-principal", given)
+    assert actors["Claimed"][0] == "worker-principal" and actors["Claimed"][1] not in (None, given)
 
 
 def test_no_token_is_ever_stored(sweeping: Server) -> None:
