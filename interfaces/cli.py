@@ -22,22 +22,25 @@ def serve(args: argparse.Namespace) -> int:
 
 def projections_status(args: argparse.Namespace) -> int:
     from interfaces.bootstrap import Container
+    from interfaces.http.handlers.projections import projection_rows
 
     container = Container(Settings())
     try:
-        head = container.log.head()
-        rows = [
-            {"name": name, "position": position, "headPosition": head, "lag": head - position}
-            for name, position in sorted(container.runner.positions().items())
-        ]
+        rows = projection_rows(container)
     finally:
         container.close()
     if args.json:
         print(orjson.dumps(rows).decode())
     else:
-        print(f"{'projection':<24} {'position':>10} {'head':>10} {'lag':>8}")
+        print(f"{'projection':<24} {'position':>10} {'head':>10} {'lag':>8}  status")
         for row in rows:
-            print(f"{row['name']:<24} {row['position']:>10} {row['headPosition']:>10} {row['lag']:>8}")
+            status = row["status"]
+            if row["error"]:
+                error = row["error"]
+                status += f" on position {error['position']} ({error['eventType']}): {error['message']}"
+            print(
+                f"{row['name']:<24} {row['position']:>10} {row['headPosition']:>10} {row['lag']:>8}  {status}"
+            )
     return 0
 
 
