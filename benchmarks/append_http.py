@@ -1,0 +1,169 @@
+"""Run event appends over HTTP: 32 clients against a real server, beside in-process `save()`.
+
+    python -m benchmarks.append_http [--clients 32] [--seconds 10] [--workers N] [--database-url URL]
+
+agentrun: `agentrun serve --workers N` (default: the number of cores) on a throwaway PostgreSQL
+database; each client owns a keep-alive connection and a run, and appends one event per request
+(`POST /api/v1/runs/{id}/events`). The clients are one asyncio process writing pre-built requests
+on raw sockets, so that the client costs little CPU beside the server (both are reported). The
+baseline is plain eventsourcing `Application.save()` of one event, 32 threads, in process, measured
+in the same run (`benchmarks.append.bench_baseline`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from benchmarks.append import PAYLOAD, bench_baseline
+from benchmarks.database import DEFAULT_ADMIN_URL, throwaway_database
+from tests.support.server import api_tokens_json, free_port, token_of
+
+TOKEN = token_of("admin")
+
+
+def start_server(url: str, port: int, workers: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AGENTRUN_"))}
+    env.update(DATABASE_URL=url, AGENTRUN_DATA_DIR=str(data_dir), AGENTRUN_API_TOKENS=api_tokens_json())
+    command = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)]
+    command += ["--log-level", "warning", "--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the uvicorn workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def request_bytes(run_id: str, port: int) -> bytes:
+    body = orjson.dumps({"type": "usage", "payload": PAYLOAD})
+    head = (
+        f"POST /api/v1/runs/{run_id}/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    return status
+
+
+async def drive(port: int, run_ids: list[str], seconds: float) -> tuple[int, int, list[float], float]:
+    stop = asyncio.Event()
+    latencies: list[float] = []
+    counts = {"ok": 0, "errors": 0}
+
+    async def client(run_id: str) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        request = request_bytes(run_id, port)
+        while not stop.is_set():
+            started = time.perf_counter()
+            writer.write(request)
+            status = await read_response(reader)
+            if status == 201:
+                counts["ok"] += 1
+                latencies.append(time.perf_counter() - started)
+            else:
+                counts["errors"] += 1
+        writer.close()
+
+    tasks = [asyncio.create_task(client(run_id)) for run_id in run_ids]
+    await asyncio.sleep(0.5)  # connections open and warm
+    counts["ok"] = counts["errors"] = 0
+    latencies.clear()
+    started = time.perf_counter()
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*tasks)
+    return counts["ok"], counts["errors"], latencies, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes")
+    parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL)
+    args = parser.parse_args(argv)
+
+    with throwaway_database(args.database_url) as url, tempfile.TemporaryDirectory() as data_dir:
+        port = free_port()
+        server = start_server(url, port, args.workers, Path(data_dir))
+        try:
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            http = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers)
+            body = {"tenantId": "bench", "projectId": "bench", "backendProfile": "bench"}
+            run_ids = [http.post("/runs", json=body).json()["id"] for _ in range(args.clients)]
+            server_cpu, client_cpu = process_tree_cpu(server.pid), time.process_time()
+            ok, errors, latencies, elapsed = asyncio.run(drive(port, run_ids, args.seconds))
+            server_cpu = process_tree_cpu(server.pid) - server_cpu
+            client_cpu = time.process_time() - client_cpu
+        finally:
+            server.terminate()
+            server.wait(10)
+    baseline = bench_baseline(args.database_url, args.clients, args.seconds, 1)
+
+    rate = ok / elapsed
+    quantiles = statistics.quantiles(latencies, n=100)
+    print(
+        f"\nappend over HTTP: {args.clients} clients x {args.seconds:g} s, 1 event per request, "
+        f"server --workers {args.workers}\n"
+    )
+    print(f"{'path':<36} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(
+        f"{'agentrun POST /runs/{id}/events':<36} {rate:>9,.0f} {quantiles[49] * 1000:>8.1f} "
+        f"{quantiles[98] * 1000:>8.1f} {errors:>7}"
+    )
+    print(
+        f"{'eventsourcing Application.save':<36} {baseline.events_per_s:>9,.0f} "
+        f"{baseline.latency_ms(0.5):>8.1f} {baseline.latency_ms(0.99):>8.1f} {baseline.errors:>7}"
+    )
+    print(
+        f"\nCPU per request: server {server_cpu / ok * 1000:.2f} ms (all its processes), "
+        f"client {client_cpu / ok * 1000:.2f} ms"
+    )
+    print(f"\nratio agentrun / baseline: {rate / baseline.events_per_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
