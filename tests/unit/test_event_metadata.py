@@ -7,11 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from application.event_log import EVENT_METADATA, event_item
 from domain.run import Run
 from infrastructure.event_log import AgentRunLog
 from infrastructure.event_metadata import META_KEY, acting, current, metadata_of, set_actor, stamp
+from interfaces.http.app import _App
 from interfaces.http.request_context import request_id_of
 from tests.unit.test_upcast import FIXTURE, stored
 
@@ -87,3 +91,17 @@ def test_a_sane_client_request_id_is_kept_and_anything_else_replaced() -> None:
     for bad in (None, "", "r" * 129, "has space", "tab\there", "nul\x00", "é"):
         generated = request_id_of(bad)
         assert generated != bad and len(generated) == 32 and int(generated, 16) >= 0
+
+
+def test_even_an_unexpected_error_echoes_the_request_id() -> None:
+    # Starlette's error middleware is outermost in its own stack: ours must wrap it.
+    def boom(request: Any) -> Any:
+        raise RuntimeError("boom")
+
+    def crash(request: Any, error: Exception) -> Any:
+        return PlainTextResponse("unexpected", status_code=500)
+
+    app = _App(routes=[Route("/boom", boom)], exception_handlers={Exception: crash})
+    with TestClient(app, raise_server_exceptions=False) as http:
+        response = http.get("/boom", headers={"X-Request-Id": "req-500"})
+    assert response.status_code == 500 and response.headers["x-request-id"] == "req-500"
