@@ -19,7 +19,7 @@ from eventsourcing.persistence import InterfaceError, Notification, OperationalE
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresDatastore
 from psycopg_pool import PoolTimeout
 
-from infrastructure.availability import CHECKOUT_SLICE, CONNECT_TIMEOUT, Availability
+from infrastructure.availability import CHECKOUT_SLICE, CONNECT_TIMEOUT, Availability, fast_pool_reconnects
 from infrastructure.connection_check import use_cheap_check
 
 T = TypeVar("T")
@@ -49,6 +49,7 @@ class FailFastRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.gate: Availability | None = None
+        fast_pool_reconnects()
         pool: Any = datastore.pool
         pool.timeout = CHECKOUT_SLICE
         # The pool's own reconnects would otherwise wait on an unanswered SYN for minutes.
