@@ -4,7 +4,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench clean screenshots
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/append.py
+
+# Console screenshots into docs/console/ (needs /usr/bin/chromium: apt-get install chromium).
+screenshots: $(VENV)/.installed
+	$(PY) -m tests.support.screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -112,7 +112,7 @@ def main() -> int:
                     page.goto(f"{server.base_url}/ui#/{route}")
                     page.wait_for_selector(ready)
                     if route == "events":
-                        page.click("#tail tr a")
+                        page.click("#tail tr:has-text('Session.VersionBumped') a")
                         page.wait_for_selector("#audit-version")
                     page.wait_for_timeout(300)
                     name = "session" if route.startswith("sessions/") else route

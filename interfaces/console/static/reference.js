@@ -10,14 +10,18 @@ export function apiPage(main) {
 
   function render() {
     const needle = search.value.toLowerCase();
-    const routes = [];
+    const groups = new Map();
     for (const [path, ops] of Object.entries(spec.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (!`${method} ${path} ${op.summary || ""}`.toLowerCase().includes(needle)) continue;
-        routes.push(route(spec, method.toUpperCase(), path, op));
+        // Grouped by the first path segment under /api/v1 (runs, sessions, queue, ...).
+        const group = path.startsWith("/api/v1/") ? path.split("/")[3]
+          : path.startsWith("/v1/") ? "OpenAI-compatible" : path.startsWith("/ui") ? "console" : "ops";
+        if (!groups.has(group)) groups.set(group, []);
+        groups.get(group).push(route(spec, method.toUpperCase(), path, op));
       }
     }
-    box.replaceChildren(...routes);
+    box.replaceChildren(...[...groups].map(([group, routes]) => card(group, ...routes)));
   }
 
   get("/openapi.json").then((s) => { spec = s; render(); }, (error) => box.replaceChildren(errorBox(error)));
@@ -39,9 +43,9 @@ function route(spec, method, path, op) {
     copy.textContent = "Copied";
     setTimeout(() => { copy.textContent = "Copy curl"; }, 1200);
   } }, "Copy curl");
-  return card(h("span", {}, h("span", { class: `method m-${method}` }, method), " ", path),
-    h("p", {}, op.summary || ""),
-    params.length ? h("p", { class: "muted" }, `Parameters: ${params.join(", ")}`) : null,
+  return h("div", { class: "route" },
+    h("div", { class: "route-head" }, h("span", { class: `method m-${method}` }, method), h("code", { class: "path" }, path),
+      h("span", {}, op.summary || ""), params.length ? h("span", { class: "muted" }, `(${params.join(", ")})`) : null),
     h("div", { class: "curl" }, h("code", {}, curl), copy));
 }
 
