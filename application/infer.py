@@ -68,11 +68,17 @@ class InferUseCase:
         fail_fast: bool,
         idempotency_key: str | None = None,
         keep_on_disconnect: bool = False,
+        wait_for_wake: bool = False,
     ) -> InferCall:
-        """Queue the request for `model` (an LLM name, else a pool name), or join the keyed task."""
+        """Queue the request for `model` (an LLM name, else a pool name), or join the keyed task.
+
+        A hibernating LLM is asked to wake by the enqueue itself; `wait_for_wake` waits for its
+        worker's answer first (and fails if it does not wake), as the synchronous infer route does.
+        """
 
         def enqueue(llm_name: str) -> dict[str, Any]:
-            self.workers.ensure_awake(principal, llm_name)
+            if wait_for_wake:
+                self.workers.ensure_awake(principal, llm_name)
             return self.tasks.enqueue(
                 principal,
                 llm_name=llm_name,

@@ -139,6 +139,7 @@ def infer(call: Call) -> Any:
         fail_fast=True,
         idempotency_key=call.headers.get("idempotency-key") or None,
         keep_on_disconnect=call.headers.get("x-agentrun-on-disconnect", "").strip().lower() == "continue",
+        wait_for_wake=True,
     )
 
     async def abandon() -> None:
