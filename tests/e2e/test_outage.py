@@ -130,6 +130,10 @@ def test_outages_of_15_and_30_seconds_fail_fast_and_recover_fast(
         "store read": lambda: api.get(f"/runs/{run['id']}"),
         "view read": lambda: api.get("/sessions", tenantId="tenant-a"),
     }
+
+    def healthz() -> httpx.Response:
+        return httpx.get(server.base_url + "/healthz", timeout=5)
+
     figures: dict[str, dict[str, float]] = {}
     try:
         with HealthWatch(server.base_url) as watch:
@@ -153,7 +157,7 @@ def test_outages_of_15_and_30_seconds_fail_fast_and_recover_fast(
                 outage["write back"] = time_back(requests["write"], 201, up_at)
                 outage["store read back"] = time_back(requests["store read"], 200, up_at)
                 outage["view read back"] = time_back(requests["view read"], 200, up_at)
-                outage["healthz back"] = time_back(lambda: httpx.get(server.base_url + "/healthz"), 200, up_at)
+                outage["healthz back"] = time_back(healthz, 200, up_at)
                 assert 503 in watch.statuses(down_at + 1, up_at)
                 figures[f"{seconds} s outage"] = outage
             time.sleep(0.5)
