@@ -9,21 +9,30 @@ from datetime import UTC, datetime
 
 import pytest
 
+from application.access import SYSTEM
+from application.event_log import EventFilter
 from domain.inference_task import InferenceTask
 from infrastructure.event_log import EventLog
 from infrastructure.event_metadata import acting, metadata_of
 from infrastructure.log_reader import LogReader
+from infrastructure.log_transfer import import_log
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
+from tests.unit.test_upcast import FIXTURE
 
 THREADS = 16
 
 
 @pytest.fixture
-def log(settings: Settings) -> Iterator[EventLog]:
+def store(settings: Settings) -> Iterator[Container]:
     c = Container(settings)
-    yield c.log
+    yield c
     c.close()
+
+
+@pytest.fixture
+def log(store: Container) -> EventLog:
+    return store.log
 
 
 def new_task() -> InferenceTask:
@@ -57,3 +66,17 @@ def test_a_save_outside_any_request_is_the_systems(log: EventLog) -> None:
     log.save(task)
     (_, event), *_ = LogReader(log).aggregate(task.id)
     assert metadata_of(event) == {"actor": "system", "requestId": None}
+
+
+def test_events_stored_before_metadata_read_back_with_null_actor_and_request_id(store: Container) -> None:
+    # The fixture is an export of two events stored before ADR 0030 (no metadata in their state).
+    with FIXTURE.open("rb") as source:
+        assert import_log(store.log, source) == 2
+    page = store.event_log.page(SYSTEM, 0, 10, EventFilter())
+    assert [(i["type"], i["actor"], i["requestId"]) for i in page["items"]] == [
+        ("Ticket.Opened", None, None),
+        ("Ticket.Assigned", None, None),
+    ]
+    history = store.audit.audit(SYSTEM, "ticket-1")["history"]
+    assert [(h["actor"], h["requestId"]) for h in history] == [(None, None), (None, None)]
+    assert history[-1]["data"]["assignees"] == ["ada"]
