@@ -39,6 +39,19 @@ class UseCases:
             check_visible(principal, tenant_id, what, aggregate_id)
         return aggregate
 
+    def read(
+        self, cls: type[A], aggregate_id: str, principal: Principal, what: str, extra: Any = None
+    ) -> tuple[A, int, dict[int, tuple[int, Any]]]:
+        """For reads only: the aggregate (not to be changed), the position of its last event and the
+        versions `extra(held)` names, in one query (see `EventStore.read`); scoped as `load`."""
+        aggregate, position, fetched = self.store.read(aggregate_id, extra)
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(f"{what} {aggregate_id} was not found")
+        tenant_id: Any = getattr(aggregate, "tenant_id", None)
+        if tenant_id is not None:
+            check_visible(principal, tenant_id, what, aggregate_id)
+        return aggregate, position, fetched
+
     def wait_for_views(self, min_position: int | None, projections: Sequence[str] = ()) -> None:
         """Read-your-writes: wait until the views read here reach `min_position` (default: the head)."""
         names = list(projections or self.reads) or None

@@ -29,6 +29,14 @@ class EventStore(Protocol):
 
     def position_of(self, aggregate_id: str) -> int: ...
 
+    def read(
+        self, aggregate_id: str, extra: Callable[[Any], tuple[int, int] | None] | None = None
+    ) -> tuple[Any, int, dict[int, tuple[int, Any]]]:
+        """For reads: the aggregate (shared, never to be changed), the position of its last event,
+        and the events (position, event) by version of the range `extra(held aggregate)` names,
+        in one query when this replica has read the aggregate before."""
+        ...
+
     def aggregate_events(self, aggregate_id: str, gt: int, lte: int) -> list[tuple[int, Any]]: ...
 
 

@@ -53,19 +53,36 @@ class RunEventUseCases(UseCases):
     ) -> tuple[list[dict[str, Any]], int | None]:
         """RunEvents with seq above `after_seq`, and the seq to continue after (None at the end)."""
         principal.require(access.READ)
-        run = self.load(Run, run_id, principal, "run")
-        return self.page_of(run, after_seq, limit)
+        run, _, fetched = self.read(
+            Run, run_id, principal, "run", lambda held: page_versions(held, after_seq, limit)
+        )
+        return self.page_of(run, after_seq, limit, fetched)
 
-    def page_of(self, run: Run, after_seq: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
-        after_seq = max(after_seq, 0)
-        if after_seq >= run.last_seq:
+    def page_of(
+        self, run: Run, after_seq: int, limit: int, fetched: dict[int, tuple[int, Any]] | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of the run's events: from `fetched` (by version) when it holds them all, else read."""
+        versions = page_versions(run, after_seq, limit)
+        if versions is None:
             return [], None
-        end = min(after_seq + limit, run.last_seq)
-        gt = run.event_versions[after_seq - 1] if after_seq > 0 else 0
-        lte = run.event_versions[end - 1]
+        gt, lte = versions
+        if fetched is not None and all(version in fetched for version in range(gt + 1, lte + 1)):
+            events = [fetched[version] for version in range(gt + 1, lte + 1)]
+        else:
+            events = self.store.aggregate_events(run.id, gt, lte)
         items = [
             run_event_record(event, position)
-            for position, event in self.store.aggregate_events(run.id, gt, lte)
+            for position, event in events
             if isinstance(event, Run.EventAppended)
         ]
+        end = min(max(after_seq, 0) + limit, run.last_seq)
         return items, (end if end < run.last_seq else None)
+
+
+def page_versions(run: Run, after_seq: int, limit: int) -> tuple[int, int] | None:
+    """The aggregate versions (gt, lte] of the run events after `after_seq`, at most `limit`."""
+    after_seq = max(after_seq, 0)
+    if after_seq >= run.last_seq:
+        return None
+    end = min(after_seq + limit, run.last_seq)
+    return (run.version_of(after_seq) if after_seq > 0 else 0), run.version_of(end)

@@ -56,8 +56,8 @@ class RunUseCases(UseCases):
 
     def get(self, principal: Principal, run_id: str) -> dict[str, Any]:
         principal.require(access.READ)
-        run = self.load(Run, run_id, principal, "run")
-        return run_record(run, self.store.position_of(run.id))
+        run, position, _ = self.read(Run, run_id, principal, "run")
+        return run_record(run, position)
 
     def claim(self, principal: Principal, run_id: str, runner_id: str, lease_ms: int) -> dict[str, Any]:
         principal.require(access.RUN_OPERATE)

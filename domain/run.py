@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,9 @@ class StaleAttemptError(AgentRunError):
 
 class Run(Aggregate):
     """A run, its lease, its per-run event sequence and the commands sent to it."""
+
+    # Every so many versions the store keeps a snapshot, so a load replays at most that many.
+    snapshot_interval = 200
 
     class Created(Aggregate.Created):
         tenant_id: str
@@ -96,8 +100,10 @@ class Run(Aggregate):
         self.claimed_by: str | None = None
         self.claim_epoch = 0
         self.lease_expires_at: datetime | None = None
-        # Aggregate version at which each run event (seq = index + 1) was recorded.
-        self.event_versions: list[int] = []
+        # The aggregate versions of the run events, as spans of consecutive versions: [first seq,
+        # its version]. A batch of appends is one span, so the state does not grow per event.
+        self.event_spans: list[list[int]] = []
+        self.last_seq = 0
         self.command_ids: list[str] = []
         self.command_keys: dict[str, tuple[str, str, str]] = {}
         self.runner_jobs: list[dict[str, Any]] = []
@@ -112,7 +118,7 @@ class Run(Aggregate):
         clone = copy.copy(self)
         clone.__dict__.update(
             _pending_events=[],
-            event_versions=list(self.event_versions),
+            event_spans=list(self.event_spans),
             command_ids=list(self.command_ids),
             command_keys=dict(self.command_keys),
             runner_jobs=list(self.runner_jobs),
@@ -128,9 +134,10 @@ class Run(Aggregate):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
-    @property
-    def last_seq(self) -> int:
-        return len(self.event_versions)
+    def version_of(self, seq: int) -> int:
+        """The aggregate version at which run event `seq` (1..last_seq) was recorded."""
+        first_seq, first_version = self.event_spans[bisect_right(self.event_spans, seq, key=_first) - 1]
+        return first_version + seq - first_seq
 
     def check_not_terminal(self) -> None:
         if self.is_terminal:
@@ -208,7 +215,10 @@ class Run(Aggregate):
         payload: dict[str, Any]
 
         def apply(self, run: Run) -> None:
-            run.event_versions.append(self.originator_version)
+            spans = run.event_spans
+            if not spans or spans[-1][1] + self.seq - spans[-1][0] != self.originator_version:
+                spans.append([self.seq, self.originator_version])
+            run.last_seq = self.seq
 
     @staticmethod
     def check_event_type(event_type: str) -> None:
@@ -345,3 +355,7 @@ class Run(Aggregate):
         job = {**job, "id": new_id("rjob"), "runId": self.id}
         self._trigger(self.RunnerJobRecorded, now, job=job)
         return self.runner_jobs[-1]
+
+
+def _first(span: list[int]) -> int:
+    return span[0]

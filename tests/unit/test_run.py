@@ -252,8 +252,20 @@ def test_each_run_event_remembers_the_version_it_was_recorded_at() -> None:
     run.claim("runner-a", 1_000, T0)  # version 3
     run.append_event("usage", {}, T0)  # version 4
 
-    assert run.event_versions == [2, 4]
+    assert [run.version_of(seq) for seq in (1, 2)] == [2, 4]
     assert run.version == 4
+
+
+def test_a_batch_of_run_events_is_held_as_one_span_not_one_entry_per_event() -> None:
+    run = new_run()  # version 1
+    for _ in range(1_000):
+        run.append_event("usage", {}, T0)  # versions 2..1001
+    run.claim("runner-a", 1_000, T0)  # version 1002
+    for _ in range(1_000):
+        run.append_event("usage", {}, T0)  # versions 1003..2002
+
+    assert run.event_spans == [[1, 2], [1001, 1003]]
+    assert (run.version_of(1000), run.version_of(1001), run.version_of(2000)) == (1001, 1003, 2002)
 
 
 def test_an_appended_event_carries_seq_type_and_payload() -> None:
