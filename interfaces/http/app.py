@@ -16,7 +16,7 @@ from interfaces.http.console_pages import console_routes
 from interfaces.http.endpoint import to_route
 from interfaces.http.errors import http_exception_handler, unexpected_exception_handler
 from interfaces.http.metrics import Metrics
-from interfaces.http.openai.routes import OPENAI, OPENAI_PREFIX, openai_route
+from interfaces.http.openai.routes import OPENAI, OPENAI_PREFIX, openai_fallback, openai_route
 from interfaces.http.openapi import build_openapi
 from interfaces.http.request_context import RequestContext
 from interfaces.http.routes import API, API_PREFIX, CONSOLE, OPS
@@ -35,7 +35,7 @@ def create_app(container: Any) -> Starlette:
     routes: list[BaseRoute] = [to_route(e, container) for e in OPS]
     routes += [to_route(e, container, API_PREFIX) for e in API]
     routes += [to_route(e, container) for e in CONSOLE] + console_routes()
-    routes += [openai_route(e, container) for e in OPENAI]
+    routes += [openai_route(e, container) for e in OPENAI] + [openai_fallback()]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

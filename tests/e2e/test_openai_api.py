@@ -110,6 +110,9 @@ def test_errors_are_the_sdks_typed_errors_in_openais_shape(server: Server) -> No
     assert unavailable.value.response.headers["retry-after"] == "1"
     body = unavailable.value.response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    with pytest.raises(openai.NotFoundError) as unknown_route:
+        client.completions.create(model=unbound, prompt="hi")  # not served: Chat Completions only
+    assert unknown_route.value.code == "not-found"
 
 
 def test_an_idempotency_key_joins_its_task_and_refuses_another_body(server: Server) -> None:

@@ -36,3 +36,16 @@ def openai_route(endpoint: Endpoint, container: Any) -> Route:
         return wire.from_envelope(response)
 
     return Route(inner.path, handle, methods=[endpoint.method], name=inner.name)
+
+
+def openai_fallback() -> Route:
+    """Any other `/v1` path or method, answered in OpenAI's shape rather than the API's envelope."""
+    known = {OPENAI_PREFIX + e.path for e in OPENAI}
+
+    async def handle(request: Request) -> Response:
+        if request.url.path in known:
+            return wire.error_response("method-not-allowed", f"{request.method} is not allowed here", 405)
+        return wire.error_response("not-found", f"{request.url.path} is not an API of this server", 404)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return Route(OPENAI_PREFIX + "/{rest:path}", handle, methods=methods, include_in_schema=False)

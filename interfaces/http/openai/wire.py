@@ -17,6 +17,7 @@ TYPE_OF_KIND = {
     "forbidden": "permission_error",
     "tenant-policy-denied": "permission_error",
     "not-found": "not_found_error",
+    "method-not-allowed": "invalid_request_error",
     "schema-invalid": "invalid_request_error",
     "conflict": "invalid_request_error",
     "unavailable": "service_unavailable",
@@ -80,7 +81,8 @@ def from_envelope(response: Response) -> Response:
     except (ValueError, KeyError, TypeError):
         return response
     problems = (error.get("details") or {}).get("errors") or []
-    param = ".".join(problems[0]["location"][1:] or problems[0]["location"]) if problems else None
+    location = [str(part) for part in problems[0]["location"]] if problems else []
+    param = ".".join(location[1:] if location[:1] == ["body"] else location)
     headers = {
         k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
     }
