@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
+MATRIX_ROLES = ("client", "operator", "runner", "worker", "auditor", "admin")
 ROLE_TOKENS: dict[str, dict[str, Any]] = {
     "admin": {"roles": ["admin"], "tenants": ["*"]},
     "client": {"roles": ["client"], "tenants": ["tenant-a"]},
@@ -23,6 +24,8 @@ ROLE_TOKENS: dict[str, dict[str, Any]] = {
     "operator": {"roles": ["operator"], "tenants": ["tenant-a"]},
     "auditor": {"roles": ["auditor"], "tenants": ["tenant-a"]},
     "worker": {"roles": ["worker"], "tenants": ["*"]},
+    # The role matrix (tests/e2e/test_role_matrix.py): one principal per role, all of tenant-a only.
+    **{f"m-{role}": {"roles": [role], "tenants": ["tenant-a"]} for role in MATRIX_ROLES},
 }
 
 
