@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from interfaces.client.types_work import ChannelTask
 from interfaces.client.worker_loop import TaskContext
-from tests.support.openai_workers import async_sdk, chunk_body, sdk, start_worker
+from tests.support.openai_workers import async_sdk, chunk_body, eventually, sdk, start_worker
 from tests.support.server import Server, token_of, unique
 from tests.support.workers import register
 
@@ -128,7 +129,17 @@ def test_an_idempotency_key_joins_its_task_and_refuses_another_body(server: Serv
                 model=llm, messages=[{"role": "user", "content": "bye"}], extra_headers=key
             )
         assert conflict.value.code == "conflict"
-        assert loop.completed == 1
+        racing = {"Idempotency-Key": unique("key")}
+        with ThreadPoolExecutor(4) as pool:
+            ids = set(
+                pool.map(
+                    lambda _: client.chat.completions.create(model=llm, messages=HI, extra_headers=racing).id,
+                    range(4),
+                )
+            )
+        assert len(ids) == 1 and ids != {first.id}  # concurrent duplicates collide on one task
+        eventually(lambda: loop.completed >= 2)  # counted just after the worker's result POST
+        assert loop.completed == 2
     finally:
         loop.stop()
 

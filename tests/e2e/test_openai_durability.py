@@ -134,6 +134,7 @@ def test_a_kept_stream_is_joined_again_from_its_start_or_after_the_last_event(se
         resumed = httpx.post(url, json=body, headers={**headers, "Last-Event-ID": "1"}, timeout=30)
         data = [line[6:] for line in resumed.text.splitlines() if line.startswith("data: ")]
         assert len(data) == 2 and '"two"' in data[0] and data[1] == "[DONE]"
+        eventually(lambda: loop.completed >= 1)
         assert loop.completed == 1
     finally:
         go_on.set()
