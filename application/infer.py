@@ -7,10 +7,13 @@ its result or its chunks, and a caller that goes away cancels the task unless it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import anyio
 from anyio import to_thread
 
 from application.access import Principal
@@ -21,6 +24,8 @@ from application.workers import WorkerUseCases
 from projections import worker_queries
 
 WAIT_MS = 600_000
+# How long a keyed caller that went away has to come back (the SDKs retry within a second or so).
+RETRY_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class InferCall:
     principal: Principal
     task: dict[str, Any]
     keep_on_disconnect: bool = False
+    # Asked with an idempotency key: the caller means to retry, so a disconnect waits for it first.
+    keyed: bool = False
 
     @property
     def task_id(self) -> str:
@@ -53,10 +60,19 @@ class Outcome:
 
 
 class InferUseCase:
-    def __init__(self, tasks: InferenceTaskUseCases, workers: WorkerUseCases, waiters: TaskWaiters) -> None:
+    def __init__(
+        self,
+        tasks: InferenceTaskUseCases,
+        workers: WorkerUseCases,
+        waiters: TaskWaiters,
+        retry_grace: float = RETRY_GRACE_SECONDS,
+    ) -> None:
         self.tasks = tasks
         self.workers = workers
         self.waiters = waiters
+        self.retry_grace = retry_grace
+        # Callers waiting on or streaming each task in this process, so a keyed retry keeps its task.
+        self._attached: Counter[str] = Counter()
 
     def start(
         self,
@@ -96,7 +112,7 @@ class InferUseCase:
             if llm_name is None:
                 raise NotFoundError(f"model {model} was not found", model=model) from None
             task = enqueue(llm_name)
-        return InferCall(principal, task, keep_on_disconnect)
+        return InferCall(principal, task, keep_on_disconnect, keyed=idempotency_key is not None)
 
     def _llm_of_pool(self, pool: str) -> str | None:
         """An LLM of the pool to route by (the task goes to the pool): a bound one, else an active one."""
@@ -107,15 +123,34 @@ class InferUseCase:
 
     async def result(self, call: InferCall, wait_ms: int = WAIT_MS) -> dict[str, Any]:
         """The task once terminal (or as it is after `wait_ms`)."""
-        return await self.waiters.wait(call.principal, call.task_id, wait_ms, call.task)
+        self._attached[call.task_id] += 1
+        try:
+            return await self.waiters.wait(call.principal, call.task_id, wait_ms, call.task)
+        finally:
+            self._detach(call.task_id)
 
     async def stream(self, call: InferCall, after: int = 0) -> AsyncIterator[Chunk | Outcome]:
         """The task's chunks (those after the `after`th, when the stream is known from its start),
         then its `Outcome`."""
+        frames = cast(
+            AsyncGenerator[tuple[str, Any], None],
+            self.waiters.stream(call.principal, call.task_id, call.task, replay=True),
+        )
+        self._attached[call.task_id] += 1
+        try:
+            # Closed with the caller's stream, so the bus subscription ends with it, not at collection.
+            async with aclosing(frames), aclosing(self._items(call, frames, after)) as items:
+                async for item in items:
+                    yield item
+        finally:
+            self._detach(call.task_id)
+
+    async def _items(
+        self, call: InferCall, frames: AsyncGenerator[tuple[str, Any], None], after: int
+    ) -> AsyncGenerator[Chunk | Outcome, None]:
         index: int | None = 0
         streamed = False
         started = call.task.get("streamStartedAt") is not None
-        frames = self.waiters.stream(call.principal, call.task_id, call.task, replay=True)
         async for name, payload in frames:
             if name == "replayed":
                 known = payload["complete"] or (payload["complete"] is None and not started)
@@ -134,7 +169,20 @@ class InferUseCase:
                 return
 
     async def abandon(self, call: InferCall) -> None:
-        """The caller went away: cancel its task, unless it asked to keep it for a later join."""
+        """The caller went away: cancel its task, unless it asked to keep it for a later join.
+
+        A caller with an idempotency key gets `retry_grace` seconds to come back (a dropped
+        connection); the task is kept if a retry joined it on this replica meanwhile.
+        """
         if call.keep_on_disconnect:
             return
+        if call.keyed:
+            await anyio.sleep(self.retry_grace)
+            if self._attached[call.task_id]:
+                return
         await to_thread.run_sync(lambda: self.tasks.cancel(call.principal, call.task_id))
+
+    def _detach(self, task_id: str) -> None:
+        self._attached[task_id] -= 1
+        if self._attached[task_id] <= 0:
+            del self._attached[task_id]

@@ -139,3 +139,37 @@ def test_a_kept_stream_is_joined_again_from_its_start_or_after_the_last_event(se
     finally:
         go_on.set()
         loop.stop()
+
+
+def test_a_keyed_retry_after_a_dropped_connection_keeps_and_joins_the_task(server: Server) -> None:
+    release = threading.Event()
+    runs: list[str] = []
+
+    def slow(task: ChannelTask, context: TaskContext) -> dict[str, Any]:
+        runs.append(task["taskId"])
+        assert release.wait(20)
+        return completion_body("kept")
+
+    loop, llm = start_worker(server, slow)
+    headers = {"Authorization": f"Bearer {token_of('client')}", "Idempotency-Key": unique("key")}
+    body = {"model": llm, "messages": HI}
+    try:
+        with pytest.raises(httpx.ReadTimeout):  # the connection drops while the worker runs the task
+            httpx.post(server.base_url + "/v1/chat/completions", json=body, headers=headers, timeout=1.0)
+        answers: list[Any] = []
+        retry = threading.Thread(
+            target=lambda: answers.append(
+                sdk(server).chat.completions.create(
+                    model=llm, messages=HI, extra_headers={"Idempotency-Key": headers["Idempotency-Key"]}
+                )
+            )
+        )
+        retry.start()
+        eventually(lambda: runs)
+        release.set()
+        retry.join(20)
+        assert answers and answers[0].id == runs[0] and answers[0].choices[0].message.content == "kept"
+        assert runs == [runs[0]] and runs[0] not in loop.cancelled
+    finally:
+        release.set()
+        loop.stop()
