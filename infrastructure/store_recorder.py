@@ -29,7 +29,6 @@ RETRIED = (InterfaceError, OperationalError)
 CHECKOUT_BUDGET = 5.0
 # How long a query whose connection died is retried, whatever the gate says.
 IN_DOUBT_WINDOW = 1.5
-MAX_ATTEMPTS = 10
 
 
 def _unretried(method: Any) -> Any:
@@ -61,7 +60,6 @@ class FailFastRecorder(PostgresApplicationRecorder):
         """Run `action`, retrying connection failures within the budgets above."""
         started = time.monotonic()
         broke_at: float | None = None
-        attempts = 0
         while True:
             in_doubt = broke_at is not None and time.monotonic() - broke_at < IN_DOUBT_WINDOW
             if self.gate is not None and not in_doubt:
@@ -70,16 +68,16 @@ class FailFastRecorder(PostgresApplicationRecorder):
                 return action()
             except RETRIED as error:
                 now = time.monotonic()
-                if not isinstance(error.__cause__, PoolTimeout):
-                    attempts += 1
-                    broke_at = broke_at or now
-                    if self.gate is not None:
-                        self.gate.suspect()
-                    if attempts >= MAX_ATTEMPTS:
+                if isinstance(error.__cause__, PoolTimeout):
+                    if now - started >= CHECKOUT_BUDGET:
                         raise
-                    time.sleep(0.1)
-                if now - started >= CHECKOUT_BUDGET:
+                    continue
+                broke_at = broke_at or now
+                if self.gate is not None:
+                    self.gate.suspect()
+                if now - broke_at >= IN_DOUBT_WINDOW:
                     raise
+                time.sleep(0.1)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         result: Sequence[int] | None = self.bounded(lambda: _insert_events(self, stored_events, **kwargs))
