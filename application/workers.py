@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from application import access
@@ -15,7 +15,7 @@ from application.retry import retry_on_conflict
 from domain.errors import ConflictError
 from domain.ids import new_id
 from domain.llm_name import LlmName, NameTakenError, llm_name_aggregate_id
-from domain.timestamps import micros
+from domain.timestamps import iso, micros
 from domain.worker import Wake, Worker, wake_aggregate_id, worker_aggregate_id
 from projections import worker_queries
 
@@ -172,13 +172,20 @@ class WorkerUseCases(UseCases):
             record = worker_queries.get_worker(cur, worker_id)
         if record is None:
             raise NotFoundError(f"worker {worker_id} was not found")
-        return record
+        return self._with_heartbeat(record)
 
     def list_workers(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
         principal.require(access.WORKER_READ)
         self.wait_for_views(min_position)
         with self.views.read() as cur:
-            return worker_queries.list_workers(cur)
+            records = worker_queries.list_workers(cur)
+        return [self._with_heartbeat(record) for record in records]
+
+    def _with_heartbeat(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The record with its last heartbeat (liveness beside the log, not in it: ADR 0009)."""
+        last = self.liveness.last(record["workerId"])
+        at = None if last is None else iso(datetime.fromtimestamp(last / 1_000_000, UTC))
+        return {**record, "lastHeartbeatAt": at}
 
     def llms(self, principal: Principal, min_position: int | None) -> list[dict[str, Any]]:
         principal.require(access.LLM_READ)

@@ -60,6 +60,7 @@ class WorkerOut(Out):
     created_at: str
     updated_at: str
     position: int
+    last_heartbeat_at: str | None = Field(default=None, description="the worker's last heartbeat, if any")
 
 
 class WorkerList(Out):

@@ -165,3 +165,16 @@ def test_root_sends_browsers_to_the_console_and_api_clients_get_json(server: Ser
         assert httpx.get(server.base_url + "/ui/static/app.js").status_code == 200
     else:
         assert response.status_code == 404 and error_kind(response) == "not-found"
+
+
+def test_workers_show_their_last_heartbeat(server: Server) -> None:
+    worker, operator = server.client("worker"), server.client("admin")
+    worker_id = unique("w")
+    worker.ok(
+        worker.post("/workers", {"workerId": worker_id, "providers": [{"name": unique("llm"), "model": "m"}]})
+    )
+    assert worker.post(f"/workers/{worker_id}/heartbeat").status_code == 204
+    shown = operator.ok(operator.get(f"/workers/{worker_id}"))
+    assert shown["lastHeartbeatAt"] is not None and shown["lastHeartbeatAt"].endswith("Z")
+    listed = {w["workerId"]: w for w in operator.ok(operator.get("/workers"))["items"]}
+    assert listed[worker_id]["lastHeartbeatAt"] == shown["lastHeartbeatAt"]

@@ -66,7 +66,7 @@ export function inferencePage(main) {
         { label: "State", cell: (x) => pill(x.status) },
         { label: "Bound", cell: (x) => (x.bound ? "yes" : "no") },
         { label: "LLMs", cell: (x) => x.llms.map((m) => m.name).join(", ") },
-        { label: "Last heartbeat", cell: (x) => ago(x.state?.lastHeartbeatAt || x.updatedAt) },
+        { label: "Last heartbeat", cell: (x) => ago(x.lastHeartbeatAt) },
       ], w.items, { empty: "No workers registered." }));
       llms.replaceChildren(l.error ? errorBox(l.error) : table([
         { label: "LLM", cell: (m) => m.name },
