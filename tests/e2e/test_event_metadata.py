@@ -140,8 +140,9 @@ def cli(server: Server, *args: str) -> list[dict[str, Any]]:
         env["DATABASE_URL"] = server.database_url
     done = subprocess.run(
         [sys.executable, "-m", "interfaces.cli", *args],
-        env=env, capture_output=True, timeout=60, check=True,
+        env=env, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
     return [orjson.loads(line) for line in done.stdout.splitlines()]
 
 
