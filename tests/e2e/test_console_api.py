@@ -40,6 +40,13 @@ def test_a_bad_token_is_401_in_the_envelope(server: Server) -> None:
     assert response.status_code == 401 and error_kind(response) == "unauthorized"
     assert "set-cookie" not in response.headers
     assert error_kind(httpx.post(server.base_url + "/ui/login", json={})) == "schema-invalid"
+    # A cross-site form can send text/plain that parses as JSON: refused.
+    form = httpx.post(
+        server.base_url + "/ui/login",
+        content=f'{{"token":"{token_of("admin")}"}}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert form.status_code == 422 and "set-cookie" not in form.headers
 
 
 def test_the_cookie_reads_api_routes_and_writes_only_with_the_csrf_header(server: Server) -> None:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from application.access import ROLE_PERMISSIONS, Principal
 from application.errors import UnauthorizedError
+from domain.errors import SchemaInvalidError
 from infrastructure.browser_sessions import BrowserSession, csrf_of
 from interfaces.http.auth import CSRF_HEADER, SESSION_COOKIE, check_csrf
 from interfaces.http.endpoint import Call
@@ -19,6 +20,9 @@ ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())
 
 
 def login(call: Call) -> Response:
+    # A cross-site form can post text/plain but never application/json: no login CSRF.
+    if not call.headers.get("content-type", "").lower().startswith("application/json"):
+        raise SchemaInvalidError("a login is a JSON body with Content-Type: application/json")
     body: ConsoleLogin = call.body
     principal = call.app.tokens.authenticate(f"Bearer {body.token}")
     session_id, session = call.app.browser_sessions.open(
