@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
+from anyio import CapacityLimiter, to_thread
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -24,6 +25,7 @@ from interfaces.http import limits, request_context
 from interfaces.http.errors import from_exception
 
 Q = TypeVar("Q", bound=BaseModel)
+_OWN_THREADS = CapacityLimiter(4)
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Endpoint:
     stream: bool = False
     # Other statuses answered with the response model (an idempotent repeat's 200, health's 503).
     also: tuple[int, ...] = ()
+    # Runs on threads of its own, so it answers while every handler thread is busy (health, ADR 0032).
+    own_threads: bool = False
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -93,7 +97,10 @@ def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
             )
             if endpoint.query is not None:
                 call.query(endpoint.query)
-            result = await run_in_threadpool(endpoint.handler, call)
+            if endpoint.own_threads:
+                result = await to_thread.run_sync(endpoint.handler, call, limiter=_OWN_THREADS)
+            else:
+                result = await run_in_threadpool(endpoint.handler, call)
         except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
             return from_exception(error)
         if isinstance(result, Response):

@@ -101,7 +101,9 @@ API_PREFIX = "/api/v1"
 
 # fmt: off
 OPS = [
-    Endpoint("GET", "/healthz", ops.healthz, "Health", response=HealthOut, auth=False, also=(503,)),
+    Endpoint(
+        "GET", "/healthz", ops.healthz, "Health", response=HealthOut, auth=False, also=(503,), own_threads=True
+    ),
     Endpoint("GET", "/openapi.json", ops.openapi, "OpenAPI description", auth=False),
     Endpoint("GET", "/metrics", ops.metrics, "Prometheus metrics", auth=False),
 ]
