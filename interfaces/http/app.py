@@ -17,6 +17,7 @@ from interfaces.http.endpoint import to_route
 from interfaces.http.errors import http_exception_handler, unexpected_exception_handler
 from interfaces.http.metrics import Metrics
 from interfaces.http.openai.routes import OPENAI, OPENAI_PREFIX, openai_fallback, openai_route
+from interfaces.http.openai.wire import ErrorOut
 from interfaces.http.openapi import build_openapi
 from interfaces.http.request_context import RequestContext
 from interfaces.http.routes import API, API_PREFIX, CONSOLE, OPS
@@ -30,7 +31,9 @@ def create_app(container: Any) -> Starlette:
     container.metrics = Metrics(container)
     configure_sse(container.settings.sse_keepalive)
     container.openapi = build_openapi(
-        [("", OPS), ("", CONSOLE), (API_PREFIX, API), (OPENAI_PREFIX, OPENAI)], container.version
+        [("", OPS), ("", CONSOLE), (API_PREFIX, API), (OPENAI_PREFIX, OPENAI)],
+        container.version,
+        errors={OPENAI_PREFIX: ErrorOut},
     )
     routes: list[BaseRoute] = [to_route(e, container) for e in OPS]
     routes += [to_route(e, container, API_PREFIX) for e in API]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -23,9 +24,16 @@ _ERRORS = {
 }
 
 
-def build_openapi(groups: list[tuple[str, list[Endpoint]]], version: str) -> dict[str, Any]:
+def build_openapi(
+    groups: list[tuple[str, list[Endpoint]]],
+    version: str,
+    errors: Mapping[str, type[BaseModel]] | None = None,
+) -> dict[str, Any]:
+    """The description; `errors` names the error body of a prefix that answers in its own shape
+    (OpenAI's under `/v1`); every other error is the envelope."""
     endpoints = [(prefix, e) for prefix, group in groups for e in group]
-    models: set[type[BaseModel]] = {ErrorEnvelope}
+    error_models = dict(errors or {})
+    models: set[type[BaseModel]] = {ErrorEnvelope, *error_models.values()}
     for _, e in endpoints:
         models.update(m for m in (e.body, e.response) if m is not None)
     keyed: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
@@ -37,6 +45,7 @@ def build_openapi(groups: list[tuple[str, list[Endpoint]]], version: str) -> dic
         ref_template="#/components/schemas/{model}",
     )
     envelope = refs[(ErrorEnvelope, "serialization")]
+    error_schema = {prefix: refs[(model, "serialization")] for prefix, model in error_models.items()}
     paths: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     for prefix, e in endpoints:
@@ -54,7 +63,7 @@ def build_openapi(groups: list[tuple[str, list[Endpoint]]], version: str) -> dic
                 for name in _PATH_PARAM.findall(e.path)
             ]
             + _query_parameters(e.query),
-            "responses": _responses(refs, envelope, e),
+            "responses": _responses(refs, error_schema.get(prefix, envelope), e),
         }
         if e.auth:
             operation["security"] = [{"bearer": []}]

@@ -37,7 +37,13 @@ class ChatCompletionBody(Body):
     stream: bool = False
 
 
-class ModelOut(Out):
+class OpenAIOut(Out):
+    """A response in OpenAI's own (snake_case) names."""
+
+    model_config = ConfigDict(alias_generator=None)
+
+
+class ModelOut(OpenAIOut):
     id: str
     object: str
     created: int
@@ -47,6 +53,19 @@ class ModelOut(Out):
 class ModelList(Out):
     object: str
     data: list[ModelOut]
+
+
+class ErrorDetail(OpenAIOut):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorOut(OpenAIOut):
+    """OpenAI's error body: what every `/v1` error answers (documented in the OpenAPI)."""
+
+    error: ErrorDetail
 
 
 def error_body(kind: str, message: str, param: str | None = None) -> dict[str, Any]:

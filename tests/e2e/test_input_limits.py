@@ -1,0 +1,109 @@
+"""Bad input is never a 500: each limit of the contract, one request each, on the real server."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from interfaces.http.limits import INT64_MAX, MAX_BODY_BYTES, MAX_DEPTH
+from tests.support.server import Api, Server, error_kind, unique
+
+BEYOND = str(2**63)
+RUN = {"tenantId": "tenant-a", "projectId": "proj", "backendProfile": "codex"}
+
+
+@pytest.fixture
+def admin(server: Server) -> Api:
+    return server.client("admin")
+
+
+def post_raw(api: Api, path: str, content: bytes | Iterator[bytes]) -> httpx.Response:
+    return api.http.post(path, content=content, headers={"Content-Type": "application/json"})
+
+
+def refused(response: httpx.Response, status: int = 422) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert error_kind(response) == "schema-invalid"
+    return dict(response.json()["error"])
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 2**64, 10**30])
+def test_an_integer_beyond_64_bits_in_a_free_form_object_is_422(admin: Api, number: int) -> None:
+    template = orjson.dumps({**RUN, "resourceBundleRef": {"nested": [{"n": 1}]}})
+    body = template.replace(b'"n":1', f'"n":{number}'.encode())
+    error = refused(post_raw(admin, "/runs", body))
+    assert error["details"]["location"] == "/resourceBundleRef/nested/0/n"
+
+
+def test_an_integer_at_the_64_bit_bound_is_stored_as_it_is(admin: Api) -> None:
+    bounds = {"max": INT64_MAX, "min": -(2**63)}
+    run = admin.create_run(resourceBundleRef=bounds)
+    assert admin.ok(admin.get(f"/runs/{run['id']}"))["resourceBundleRef"] == bounds
+
+
+def test_an_integer_beyond_64_bits_in_a_run_event_payload_is_422(admin: Api) -> None:
+    run = admin.create_run()
+    body = b'{"type": "usage", "payload": {"tokens": 123456789012345678901234567890}}'
+    refused(post_raw(admin, f"/runs/{run['id']}/events", body))
+
+
+def test_a_lone_surrogate_is_422(admin: Api) -> None:
+    body = orjson.dumps({**RUN, "resourceBundleRef": {"name": "SURROGATE"}}).replace(b"SURROGATE", rb"\ud800")
+    refused(post_raw(admin, "/runs", body))
+
+
+def test_a_body_nested_deeper_than_64_levels_is_422(admin: Api) -> None:
+    def nested(levels: int) -> bytes:
+        # The body is level 1, `resourceBundleRef` level 2, then lists.
+        inner = b"[" * (levels - 2) + b"]" * (levels - 2)
+        return orjson.dumps(RUN)[:-1] + b', "resourceBundleRef": {"a": ' + inner + b"}}"
+
+    assert post_raw(admin, "/runs", nested(MAX_DEPTH)).status_code == 201
+    refused(post_raw(admin, "/runs", nested(MAX_DEPTH + 1)))
+
+
+def test_a_body_over_8_mib_is_413(admin: Api) -> None:
+    padding = b" " * (MAX_BODY_BYTES + 1 - len(orjson.dumps(RUN)))
+    refused(post_raw(admin, "/runs", orjson.dumps(RUN) + padding), status=413)
+
+
+def test_a_chunked_body_over_8_mib_is_413_without_a_declared_length(admin: Api) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield orjson.dumps(RUN)[:-1] + b', "resourceBundleRef": {"pad": "'
+        for _ in range(9):
+            yield b"x" * (1024 * 1024)
+        yield b'"}}'
+
+    refused(post_raw(admin, "/runs", chunks()), status=413)
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/backends", "minPosition"),
+        ("/queue/tasks", "updatedAfter"),
+        ("/sessions", "changedSince"),
+        ("/sessions", "limit"),
+        ("/events", "after"),
+        ("/events/stream", "after"),
+        ("/runs/RUN/events", "afterSeq"),
+        ("/runs/RUN/events", "cursor"),
+        ("/inference-tasks/none", "waitMs"),
+    ],
+)
+def test_a_query_number_out_of_range_is_422(admin: Api, path: str, param: str) -> None:
+    refused(admin.get(path.replace("RUN", unique("run")), **{param: BEYOND}))
+
+
+def test_a_last_event_id_out_of_range_is_422_on_the_tail(admin: Api) -> None:
+    refused(admin.http.get("/events/stream", headers={"Last-Event-ID": BEYOND}))
+
+
+def test_a_forged_cursor_with_a_huge_key_is_422(admin: Api) -> None:
+    cursor = base64.urlsafe_b64encode(orjson.dumps([2**63, "x"])).decode().rstrip("=")
+    refused(admin.get("/queue/tasks", cursor=cursor))
