@@ -66,7 +66,49 @@ def check_json(raw: bytes) -> Any:
 
 
 def check_value(value: Any) -> None:
-    """Raise `SchemaInvalidError` if a parsed JSON value breaks a limit; iterative, any size."""
+    """Raise `SchemaInvalidError` if a parsed JSON value breaks a limit."""
+    if not _within_limits(value, 1):
+        _locate(value)
+        raise SchemaInvalidError("the body breaks an input limit")
+
+
+def _within_limits(node: Any, depth: int) -> bool:
+    """The fast pass (a body can hold millions of values): plain type tests, no paths kept."""
+    kind = type(node)
+    if kind is not dict and kind is not list:
+        return _scalar_within_limits(node)
+    if depth > MAX_DEPTH:
+        return False
+    for item in node.values() if kind is dict else node:
+        kind = type(item)
+        if kind is int:
+            if item > INT64_MAX or item < INT64_MIN:
+                return False
+        elif kind is str:
+            if not item.isascii() and not _is_unicode(item):
+                return False
+        elif kind is dict or kind is list:
+            if not _within_limits(item, depth + 1):
+                return False
+        elif not _scalar_within_limits(item):
+            return False
+    return True
+
+
+def _scalar_within_limits(item: Any) -> bool:
+    if isinstance(item, bool) or item is None:
+        return True
+    if isinstance(item, int):
+        return INT64_MIN <= item <= INT64_MAX
+    if isinstance(item, float):
+        return math.isfinite(item)
+    if isinstance(item, str):
+        return item.isascii() or _is_unicode(item)
+    return True
+
+
+def _locate(value: Any) -> None:
+    """The slow pass, once a limit is known broken: raise naming where."""
     stack: list[tuple[Any, int, str, Any]] = [(value, 1, "", "")]
     while stack:
         item, depth, parent, key = stack.pop()

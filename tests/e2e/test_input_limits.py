@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from interfaces.http.limits import INT64_MAX, MAX_BODY_BYTES, MAX_DEPTH
-from tests.support.server import Api, Server, error_kind, unique
+from tests.support.server import Api, Server, error_kind, token_of, unique
 
 BEYOND = str(2**63)
 RUN = {"tenantId": "tenant-a", "projectId": "proj", "backendProfile": "codex"}
@@ -107,3 +107,18 @@ def test_a_last_event_id_out_of_range_is_422_on_the_tail(admin: Api) -> None:
 def test_a_forged_cursor_with_a_huge_key_is_422(admin: Api) -> None:
     cursor = base64.urlsafe_b64encode(orjson.dumps([2**63, "x"])).decode().rstrip("=")
     refused(admin.get("/queue/tasks", cursor=cursor))
+
+
+def openai_post(server: Server, content: bytes) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token_of('admin')}", "Content-Type": "application/json"}
+    return httpx.post(server.base_url + "/v1/chat/completions", content=content, headers=headers, timeout=30)
+
+
+def test_the_openai_door_takes_the_same_guard_in_its_own_error_shape(server: Server) -> None:
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "hi", "n": 99999999999999999999}]}'
+    response = openai_post(server, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "schema-invalid"
+    too_large = openai_post(server, b'{"model": "m", "messages": []}' + b" " * MAX_BODY_BYTES)
+    assert too_large.status_code == 413, too_large.text
+    assert too_large.json()["error"]["code"] == "schema-invalid"
