@@ -7,6 +7,7 @@ joins the same task on the next server instead of running it again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,9 +36,23 @@ def _server_exiting() -> bool:
     return bool(getattr(server, "should_exit", False))
 
 
-async def _wait_for_shutdown() -> None:
+# One watcher per event loop sets its event when the server starts to stop; waiters share it.
+_shutdown: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+
+
+async def _watch(event: asyncio.Event) -> None:
     while not _server_exiting():
-        await anyio.sleep(SHUTDOWN_POLL_SECONDS)
+        await asyncio.sleep(SHUTDOWN_POLL_SECONDS)
+    event.set()
+
+
+async def _wait_for_shutdown() -> None:
+    loop = asyncio.get_running_loop()
+    event = _shutdown.get(loop)
+    if event is None:
+        event = _shutdown[loop] = asyncio.Event()
+        _watcher = loop.create_task(_watch(event))  # noqa: RUF006 - it lives as long as the loop
+    await event.wait()
 
 
 def restarting(headers: dict[str, str]) -> Response:
@@ -45,13 +60,18 @@ def restarting(headers: dict[str, str]) -> Response:
     return wire.error_response("unavailable", message, 503, headers={**headers, "x-should-retry": "true"})
 
 
-async def race(produce: Callable[[], Awaitable[Any]], receive: Receive) -> tuple[str, Any]:
-    """`("done", value)`, `("error", exception)`, `("left", None)` or `("stopping", None)`."""
+async def race(produce: Callable[[], Awaitable[Any]], receive: Receive | None) -> tuple[str, Any]:
+    """`("done", value)`, `("error", exception)`, `("left", None)` or `("stopping", None)`.
+
+    Without `receive`, the client is not watched (an SSE response watches it itself).
+    """
     outcome: tuple[str, Any] = ("stopping", None)
     async with anyio.create_task_group() as group:
 
         async def watch_client() -> None:
             nonlocal outcome
+            if receive is None:
+                return
             # The body was read before the handler ran: what comes now is a disconnect.
             while (await receive())["type"] != "http.disconnect":
                 pass
@@ -135,7 +155,16 @@ class Streamed(Response):
 
         async def frames() -> AsyncIterator[ServerSentEvent]:
             yield first
-            async for frame in self.frames:
+            while True:
+                kind, frame = await race(self.frames.__anext__, None)
+                if kind == "stopping":
+                    # Not a silent end the SDK would take for the whole answer: an error it raises.
+                    yield ServerSentEvent(bytes(restarting({}).body).decode())
+                    return
+                if kind == "error":
+                    if not isinstance(frame, StopAsyncIteration):
+                        yield ServerSentEvent(bytes(wire.from_envelope(from_exception(frame)).body).decode())
+                    return
                 assert isinstance(frame, ServerSentEvent)
                 yield frame
 
@@ -147,6 +176,8 @@ class Streamed(Response):
             headers={**self.extra, "Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             ping=KEEPALIVE_SECONDS,
             client_close_handler_callable=left,
+            # Time for the farewell frame when the server stops (the stream notices within a poll).
+            shutdown_grace_period=2 * SHUTDOWN_POLL_SECONDS + 0.5,
         )
         await stream(scope, receive, send)
 
