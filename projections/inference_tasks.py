@@ -35,6 +35,11 @@ class InferenceTasks(Projection):
         "CREATE INDEX IF NOT EXISTS inference_tasks_claimed_by ON inference_tasks (claimed_by)",
         "CREATE INDEX IF NOT EXISTS inference_tasks_owner ON inference_tasks (owner_id, seq)",
         "CREATE INDEX IF NOT EXISTS inference_tasks_completed ON inference_tasks (completed_us)",
+        # The task list, newest first, whichever one filter it has (ADR 0036).
+        "CREATE INDEX IF NOT EXISTS inference_tasks_seq ON inference_tasks (seq)",
+        "CREATE INDEX IF NOT EXISTS inference_tasks_status_seq ON inference_tasks (status, seq)",
+        "CREATE INDEX IF NOT EXISTS inference_tasks_pool_seq ON inference_tasks (pool_name, seq)",
+        "CREATE INDEX IF NOT EXISTS inference_tasks_agent_seq ON inference_tasks (agent_id, seq)",
     )
 
     @handles("InferenceTask.Created")
