@@ -21,11 +21,12 @@ def test_any_other_answer_is_wrapped_as_the_assistant_message() -> None:
     assert whole["choices"][0]["message"] == {"role": "assistant", "content": '{"text":"hi"}'}
 
 
-def test_chunks_pass_through_as_objects_or_json_text_and_plain_text_is_a_delta() -> None:
-    chunk = {"object": "chat.completion.chunk", "choices": [{"delta": {"content": "a"}}]}
-    assert wire.chunk(TASK, chunk)["id"] == "inf_1"
-    assert wire.chunk(TASK, orjson.dumps(chunk).decode())["choices"] == chunk["choices"]
-    assert wire.chunk(TASK, "plain")["choices"][0]["delta"] == {"content": "plain"}
+def test_chunks_pass_through_as_the_worker_sent_them_and_plain_text_is_a_delta() -> None:
+    chunk = {"id": "w", "object": "chat.completion.chunk", "choices": [{"delta": {"content": "a"}}]}
+    assert orjson.loads(wire.chunk_data(TASK, chunk)) == chunk
+    assert wire.chunk_data(TASK, '{"delta": "as sent"}') == '{"delta": "as sent"}'
+    wrapped = orjson.loads(wire.chunk_data(TASK, "plain"))
+    assert wrapped["id"] == "inf_1" and wrapped["choices"][0]["delta"] == {"content": "plain"}
 
 
 def test_an_answer_without_chunks_becomes_one_chunk_with_its_finish_reason() -> None:

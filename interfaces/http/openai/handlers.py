@@ -66,7 +66,7 @@ async def _frames(infer: Any, started: InferCall, after: int) -> AsyncIterator[S
     task = started.task
     async for item in infer.stream(started, after):
         if isinstance(item, Chunk):
-            yield data(wire.chunk(task, item.data), item.index)
+            yield ServerSentEvent(wire.chunk_data(task, item.data), id=_ident(item.index))
             continue
         assert isinstance(item, Outcome)
         record = item.record
@@ -99,3 +99,7 @@ def _failure(record: dict[str, Any]) -> Response:
     if status == "cancelled":
         return wire.error_response("conflict", "the inference task was cancelled", 409)
     return wire.error_response("timeout", "no result within the wait", 504)
+
+
+def _ident(index: int | None) -> str | None:
+    return None if index is None else str(index)

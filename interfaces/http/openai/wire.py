@@ -128,19 +128,19 @@ def completion(task: dict[str, Any], body: Any) -> dict[str, Any]:
     }
 
 
-def chunk(task: dict[str, Any], data: Any) -> dict[str, Any]:
-    """A worker's chunk as a `chat.completion.chunk`: passed through when it is one, else its text wrapped."""
+def chunk_data(task: dict[str, Any], data: Any) -> str:
+    """The `data:` of a worker's chunk: a JSON object passed through as the worker sent it, any
+    other text wrapped as a `chat.completion.chunk` content delta."""
+    if isinstance(data, dict):
+        return orjson.dumps(data).decode()
     if isinstance(data, str):
         try:
-            parsed = orjson.loads(data)
+            if isinstance(orjson.loads(data), dict):
+                return data
         except orjson.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            data = parsed
-    if isinstance(data, dict) and "choices" in data:
-        return {**data, "id": task["id"], "object": data.get("object") or "chat.completion.chunk"}
+            pass
     text = data if isinstance(data, str) else orjson.dumps(data).decode()
-    return _chunk(task, {"content": text}, None)
+    return orjson.dumps(_chunk(task, {"content": text}, None)).decode()
 
 
 def chunks_of_completion(task: dict[str, Any], body: Any) -> list[dict[str, Any]]:
