@@ -105,19 +105,23 @@ class InferUseCase:
                 idempotency_key=idempotency_key,
             )
 
+        llm_name = self._llm_for(model)
         try:
-            task = enqueue(model)
+            task = enqueue(llm_name or model)
         except NotFoundError:
-            llm_name = self._llm_of_pool(model)
+            # Registered a moment ago, past the views this read saw: the enqueue waited for them.
+            llm_name = None if llm_name else self._llm_for(model)
             if llm_name is None:
                 raise NotFoundError(f"model {model} was not found", model=model) from None
             task = enqueue(llm_name)
         return InferCall(principal, task, keep_on_disconnect, keyed=idempotency_key is not None)
 
-    def _llm_of_pool(self, pool: str) -> str | None:
-        """An LLM of the pool to route by (the task goes to the pool): a bound one, else an active one."""
+    def _llm_for(self, model: str) -> str | None:
+        """The LLM named `model`, else one of the pool named `model` (bound first, then active)."""
         with self.tasks.views.read() as cur:
-            llms = [llm for llm in worker_queries.list_llms(cur) if llm["poolName"] == pool]
+            if worker_queries.get_llm(cur, model) is not None:
+                return model
+            llms = worker_queries.llms_of_pool(cur, model)
         llms.sort(key=lambda llm: (not llm["bound"], llm["status"] != "active", llm["name"]))
         return llms[0]["name"] if llms else None
 

@@ -38,6 +38,11 @@ def get_llm(cur: ViewCursor, name: str) -> dict[str, Any] | None:
     return None if row is None else llm_record(row)
 
 
+def llms_of_pool(cur: ViewCursor, pool: str) -> list[dict[str, Any]]:
+    rows = cur.execute(f"{_LLM_SELECT} WHERE l.pool_key = ? ORDER BY l.name", (pool,)).fetchall()
+    return [llm_record(row) for row in rows]
+
+
 def bound_workers_of_pool(cur: ViewCursor, pool: str) -> list[str]:
     rows = cur.execute(
         "SELECT DISTINCT w.worker_id FROM registry_llms l JOIN registry_workers w "
