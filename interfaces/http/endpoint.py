@@ -91,6 +91,8 @@ def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
             request_context.caller(principal)  # the actor of the events this request causes
             # The input limits (ADR 0033) guard every body and declared query here, before the handler.
             limits.check_declared_size(request)
+            limits.check_text(request.path_params.values(), "path")
+            limits.check_text((f"{k}={v}" for k, v in request.query_params.multi_items()), "query")
             body = None if endpoint.body is None else await limits.parse_body(request, endpoint.body)
             call = Call(
                 container, principal, dict(request.path_params), request.query_params, body, request.headers  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import DataError, InterfaceError, OperationalError
 from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -25,6 +25,9 @@ OUTAGES = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
 )
+
+# What a store raises for a value it cannot hold (a NUL in PostgreSQL text, a number out of range).
+STORE_REFUSALS = (DataError, psycopg.DataError)
 
 STATUS_OF_KIND = {
     "unauthorized": 401,
@@ -67,6 +70,10 @@ def from_exception(error: Exception) -> Response:
             for e in errors
         ]
         return error_response("schema-invalid", "the request is not valid", {"errors": problems})
+    if isinstance(error, STORE_REFUSALS):
+        # The edge guard (ADR 0033) should have refused the value first; still, it is the input's.
+        log.warning("the store refused a value: %s", error)
+        return error_response("schema-invalid", "a value cannot be stored", {})
     if isinstance(error, OUTAGES):
         log.warning("database unavailable: %s", type(error).__name__)
         return error_response("unavailable", "the database is unavailable; retry later")

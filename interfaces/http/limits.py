@@ -1,14 +1,16 @@
 """Input limits at the edge: one guard for every body and query number of every front door.
 
 The contract's "bad input is never a 500": a body larger than 8 MiB is 413, and a JSON integer
-outside the signed 64-bit range, a non-finite number, a lone surrogate or nesting deeper than 64
-levels is 422 `schema-invalid`, wherever it sits (free-form objects included). Query integers are
-bounded by `QueryInt`. The `/v1` door calls `read_json` and maps the errors to its own shape.
+outside the signed 64-bit range, a non-finite number, a lone surrogate, a NUL character (no
+PostgreSQL text or jsonb holds one) or nesting deeper than 64 levels is 422 `schema-invalid`,
+wherever it sits (free-form objects and keys included; path and query values too). Query
+integers are bounded by `QueryInt`. The `/v1` door wraps `to_route`, or calls `read_json`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -79,13 +81,15 @@ def _within_limits(node: Any, depth: int) -> bool:
         return _scalar_within_limits(node)
     if depth > MAX_DEPTH:
         return False
+    if kind is dict and not all(_storable(key) for key in node):
+        return False
     for item in node.values() if kind is dict else node:
         kind = type(item)
         if kind is int:
             if item > INT64_MAX or item < INT64_MIN:
                 return False
         elif kind is str:
-            if not item.isascii() and not _is_unicode(item):
+            if not _storable(item):
                 return False
         elif kind is dict or kind is list:
             if not _within_limits(item, depth + 1):
@@ -103,7 +107,7 @@ def _scalar_within_limits(item: Any) -> bool:
     if isinstance(item, float):
         return math.isfinite(item)
     if isinstance(item, str):
-        return item.isascii() or _is_unicode(item)
+        return _storable(item)
     return True
 
 
@@ -116,6 +120,9 @@ def _locate(value: Any) -> None:
             where = f"{parent}/{key}" if depth > 1 else ""
             if depth > MAX_DEPTH:
                 raise SchemaInvalidError(f"the body is nested deeper than {MAX_DEPTH} levels", location=where)
+            bad_keys = [key for key in item if not _storable(key)] if isinstance(item, dict) else []
+            if bad_keys:
+                raise SchemaInvalidError(_TEXT_PROBLEM, location=f"{where}/{bad_keys[0]!r}")
             children = item.items() if isinstance(item, dict) else enumerate(item)
             stack.extend((child, depth + 1, where, name) for name, child in children)
         elif isinstance(item, bool) or item is None:
@@ -126,17 +133,31 @@ def _locate(value: Any) -> None:
                 raise SchemaInvalidError(message, location=f"{parent}/{key}")
         elif isinstance(item, float) and not math.isfinite(item):
             raise SchemaInvalidError("a number is out of range", location=f"{parent}/{key}")
-        elif isinstance(item, str) and not item.isascii() and not _is_unicode(item):
-            raise SchemaInvalidError("a string is not valid Unicode", location=f"{parent}/{key}")
+        elif isinstance(item, str) and not _storable(item):
+            raise SchemaInvalidError(_TEXT_PROBLEM, location=f"{parent}/{key}")
 
 
-def _is_unicode(text: str) -> bool:
-    # A parser that let a lone surrogate through: UTF-8 cannot encode it, nor can the store.
+_TEXT_PROBLEM = "a string holds a NUL character or is not valid Unicode"
+
+
+def _storable(text: str) -> bool:
+    """Text every store keeps as it is: no NUL, and no lone surrogate (UTF-8 cannot encode one)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
     try:
         text.encode()
     except UnicodeEncodeError:
         return False
     return True
+
+
+def check_text(values: Iterable[str], where: str) -> None:
+    """Path or query values: refused as a body's strings are (a `%00` decodes to NUL)."""
+    for value in values:
+        if not _storable(value):
+            raise SchemaInvalidError(_TEXT_PROBLEM, location=where)
 
 
 async def read_json(request: Request) -> Any:

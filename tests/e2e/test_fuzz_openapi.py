@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support.postgres import throwaway_database
 from tests.support.server import Server, token_of, unique
 
 SEED = 20261201
@@ -47,9 +48,18 @@ LONG_POLL_TIMEOUT = 1.0
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server of its own: what the fuzzer creates must not disturb the shared servers' tests."""
+    """A server of its own: what the fuzzer creates must not disturb the shared servers' tests.
+
+    `AGENTRUN_FUZZ_BACKEND=postgres` fuzzes PostgreSQL instead, by hand."""
     data_dir = tmp_path_factory.mktemp("fuzz")
-    srv = Server("sqlite", data_dir, extra_env={"AGENTRUN_READ_TIMEOUT": "0.02"}).start()
+    env = {"AGENTRUN_READ_TIMEOUT": "0.02"}
+    if os.environ.get("AGENTRUN_FUZZ_BACKEND") == "postgres":
+        with throwaway_database() as url:
+            srv = Server("postgres", data_dir, database_url=url, extra_env=env).start()
+            yield srv
+            srv.stop()
+        return
+    srv = Server("sqlite", data_dir, extra_env=env).start()
     yield srv
     srv.stop()
 

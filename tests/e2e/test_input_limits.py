@@ -57,6 +57,14 @@ def test_a_lone_surrogate_is_422(admin: Api) -> None:
     refused(post_raw(admin, "/runs", body))
 
 
+def test_a_nul_character_is_422_on_both_stores(admin: Api) -> None:
+    # PostgreSQL text and jsonb cannot hold U+0000: refused everywhere, so both stores agree.
+    refused(admin.post("/runners", {"id": "runner\u0000x"}))
+    refused(admin.post("/runs", {**RUN, "resourceBundleRef": {"k\u0000": "v"}}))
+    refused(admin.get("/runs/run%00x"))
+    refused(admin.get("/sessions", readerId="reader\u0000"))
+
+
 def test_a_body_nested_deeper_than_64_levels_is_422(admin: Api) -> None:
     def nested(levels: int) -> bytes:
         # The body is level 1, `resourceBundleRef` level 2, then lists.

@@ -7,7 +7,15 @@ import pytest
 
 from domain.errors import SchemaInvalidError
 from interfaces.http.errors import error_response
-from interfaces.http.limits import INT64_MAX, INT64_MIN, MAX_DEPTH, bounded_int, check_json, check_value
+from interfaces.http.limits import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_DEPTH,
+    bounded_int,
+    check_json,
+    check_text,
+    check_value,
+)
 from interfaces.http.openapi import build_openapi
 from interfaces.http.routes import API, API_PREFIX, OPS
 
@@ -38,6 +46,18 @@ def test_a_non_finite_number_is_refused(literal: bytes) -> None:
 def test_a_lone_surrogate_is_refused(text: bytes) -> None:
     with pytest.raises(SchemaInvalidError):
         check_json(text)
+
+
+@pytest.mark.parametrize("text", [rb'{"id": "a\u0000b"}', rb'{"a\u0000": 1}', rb'[["\u0000"]]'])
+def test_a_nul_character_in_a_value_or_key_is_refused(text: bytes) -> None:
+    with pytest.raises(SchemaInvalidError):
+        check_json(text)
+
+
+def test_a_nul_in_a_path_or_query_value_is_refused() -> None:
+    check_text(["run-1", "caf\u00e9"], "path")
+    with pytest.raises(SchemaInvalidError):
+        check_text(["run\x00"], "path")
 
 
 def test_a_lone_surrogate_from_another_parser_is_refused() -> None:
