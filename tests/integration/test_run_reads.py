@@ -37,12 +37,14 @@ def long_run(c: Container, events: int) -> str:
     )  # fmt: skip
     epoch = c.runs.claim(SYSTEM, run["id"], "runner-1", 600_000)["claimEpoch"]
     for start in range(0, events, 100):
-        batch = [{"type": "usage", "payload": {"i": i}, "claimEpoch": epoch} for i in range(start, start + 100)]
+        batch = [{"type": "usage", "payload": {"i": i}, "claimEpoch": epoch} for i in range(start, start + 100)]  # noqa: E501
         c.run_events.append(SYSTEM, run["id"], batch)
     return str(run["id"])
 
 
-def test_a_long_run_loads_from_its_latest_snapshot_in_one_query(container: Container, settings: Settings) -> None:
+def test_a_long_run_loads_from_its_latest_snapshot_in_one_query(
+    container: Container, settings: Settings
+) -> None:
     run_id = long_run(container, 1_000)
     replica = another_replica(settings)
     try:
