@@ -130,3 +130,13 @@ def test_the_openai_door_takes_the_same_guard_in_its_own_error_shape(server: Ser
     too_large = openai_post(server, b'{"model": "m", "messages": []}' + b" " * MAX_BODY_BYTES)
     assert too_large.status_code == 413, too_large.text
     assert too_large.json()["error"]["code"] == "schema-invalid"
+
+
+def test_the_served_description_has_unique_operation_ids_and_bounded_integers(server: Server) -> None:
+    spec = httpx.get(server.base_url + "/openapi.json", timeout=10).json()
+    operations = [op for item in spec["paths"].values() for op in item.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    schemas = [p["schema"] for op in operations for p in op["parameters"]]
+    integers = [s for s in schemas if s.get("type") == "integer"]
+    assert integers and all(s["maximum"] <= INT64_MAX for s in integers)
