@@ -34,6 +34,8 @@ class Settings(BaseSettings):
         default=0.2, gt=0, le=60, validation_alias="AGENTRUN_PROJECTION_RETRY_BACKOFF"
     )
     pool_size: int = Field(default=10, ge=1, validation_alias="AGENTRUN_POOL_SIZE")
+    # Aggregates this process remembers as it last saved them, so the next write needs no read.
+    aggregate_memory: int = Field(default=10_000, ge=0, validation_alias="AGENTRUN_AGGREGATE_MEMORY")
     worker_timeout: float = Field(default=90.0, gt=0, validation_alias="AGENTRUN_WORKER_TIMEOUT")
     sweep_interval: float = Field(default=60.0, gt=0, validation_alias="AGENTRUN_SWEEP_INTERVAL")
     # Events queued for one slow `/events/stream` client before it is disconnected (ADR 0024).

@@ -81,7 +81,10 @@ class Container:
             url = settings.database_url
             self.availability = Availability(url)
             self.log = EventLog(
-                postgres_env(url, settings.pool_size), self.events_signal.notify, gate=self.availability
+                postgres_env(url, settings.pool_size),
+                self.events_signal.notify,
+                settings.aggregate_memory,
+                gate=self.availability,
             )
             self.availability.tables = [self.log.table, POSITIONS_TABLE]
             self.db = PostgresDatabase(url, max_size=settings.pool_size * 2, gate=self.availability)
@@ -91,7 +94,11 @@ class Container:
             )
         else:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self.log = EventLog(sqlite_env(settings.data_dir / "events.sqlite3"), self.events_signal.notify)
+            self.log = EventLog(
+                sqlite_env(settings.data_dir / "events.sqlite3"),
+                self.events_signal.notify,
+                settings.aggregate_memory,
+            )
             self.db = SqliteDatabase(settings.data_dir / "views.sqlite3")
             leader = LocalLock()
         self.projections = all_projections()
