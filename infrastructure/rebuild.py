@@ -61,6 +61,7 @@ class Rebuild:
         self.fresh = [type(p)() for p in projections]
         self.names = [p.name for p in self.fresh]
         self.batch_size = batch_size
+        self.side_dir = side_dir
         # Every skip recorded in the log, wherever it stands: the same events the live runner skips.
         self.skips = load_skips(log)
         self.tag = uuid.uuid4().hex[:12]
@@ -87,10 +88,31 @@ class Rebuild:
         return {r["name"]: int(r["position"]) for r in rows if r["name"] in self.names}
 
     def build(self, upto: int | None = None, progress: Progress = _no_progress) -> int:
-        """Fold the log into the side copies up to `upto` (default: the head); returns the position."""
+        """Fold the log into the side copies up to `upto` (default: the head); returns the position.
+
+        On PostgreSQL the fold runs into a scratch SQLite file (a statement there costs
+        microseconds, a round trip to the server a hundred), and the tables are then copied into
+        the side schema with COPY: the fold's SQL is the same on both (ADR 0036).
+        """
+        if not isinstance(self.side, PostgresDatabase):
+            return self._build_into(self.side, upto, progress)
+        scratch_path = self.side_dir / f"rebuild-scratch-{self.tag}.sqlite3"
+        scratch = SqliteDatabase(scratch_path)
+        try:
+            create_tables(scratch, self.fresh)
+            position = self._build_into(scratch, upto, progress)
+            self._copy_into_side(scratch)
+        finally:
+            scratch.close()
+            for suffix in ("", "-wal", "-shm"):
+                with suppress(FileNotFoundError):
+                    Path(f"{scratch_path}{suffix}").unlink()
+        return position
+
+    def _build_into(self, db: Database, upto: int | None, progress: Progress) -> int:
         runner = ProjectionRunner(
             self.log,
-            self.side,
+            db,
             self.fresh,
             events_signal=Signal(),
             advanced_signal=Signal(),
@@ -107,6 +129,32 @@ class Rebuild:
         position = min(runner.positions().values())
         progress(position)
         return position
+
+    def _copy_into_side(self, scratch: Database) -> None:
+        """Every table and position of the scratch copies into the side schema."""
+        assert isinstance(self.side, PostgresDatabase)
+        with scratch.read() as cur:
+            positions = cur.execute(f"SELECT name, position FROM {POSITIONS_TABLE}").fetchall()
+        with self.side.pool.connection() as conn:
+            for projection in self.fresh:
+                for table in projection.tables:
+                    with scratch.read() as cur:
+                        rows = cur.execute(f"SELECT * FROM {table}").fetchall()
+                    if not rows:
+                        continue
+                    columns = list(rows[0])
+                    with (
+                        conn.cursor() as pg,
+                        pg.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+                    ):
+                        for row in rows:
+                            copy.write_row(tuple(row[column] for column in columns))
+        with self.side.transaction() as cur:
+            for row in positions:
+                cur.execute(
+                    f"UPDATE {POSITIONS_TABLE} SET position = ? WHERE name = ?",
+                    (row["position"], row["name"]),
+                )
 
     def swap(self) -> int:
         """Fold the last events and put the copies in place of the live views; returns the position."""
