@@ -96,6 +96,7 @@ class Rebuild:
         """
         if not isinstance(self.side, PostgresDatabase):
             return self._build_into(self.side, upto, progress)
+        self.side_dir.mkdir(parents=True, exist_ok=True)  # a PostgreSQL deployment may have none yet
         scratch_path = self.side_dir / f"rebuild-scratch-{self.tag}.sqlite3"
         scratch = SqliteDatabase(scratch_path)
         try:
