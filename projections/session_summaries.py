@@ -21,6 +21,12 @@ from projections import session_counts
 from projections.base import Projection, ViewCursor, handles
 
 TITLE_LENGTH = 120
+# The read cursors copy the session's activity, the key of their reader's `read` segment.
+_CURSORS_TOUCH = "UPDATE session_read_cursors SET neg_activity = ? WHERE session_id = ?"
+_EVENT_TOUCH = (
+    "UPDATE session_summaries SET last_event_seq = ?, last_activity_at = ?, activity_us = ?, "
+    "neg_activity = ?, updated_at = ? WHERE session_id = ?"
+)
 RUN_CACHE_SIZE = 100_000
 
 
@@ -135,9 +141,13 @@ class SessionSummaries(Projection):
 
     @handles("Run.EventAppended")
     def _run_event_appended(self, cur: ViewCursor, e: Any, position: int) -> None:
+        # The most frequent event: `_touch` with {"last_event_seq": seq}, its statements spelled out.
         session_id = self._session_of_run(cur, e.originator_id)
-        if session_id is not None:
-            self._touch(cur, session_id, e.timestamp, {"last_event_seq": e.seq})
+        if session_id is None:
+            return
+        at, us = iso(e.timestamp), micros(e.timestamp)
+        cur.execute(_CURSORS_TOUCH, (-us, session_id))
+        cur.execute(_EVENT_TOUCH, (e.seq, at, us, -us, at, session_id))
 
     @handles("Run.Finished")
     def _run_finished(self, cur: ViewCursor, e: Any, position: int) -> None:
@@ -278,9 +288,7 @@ class SessionSummaries(Projection):
         if attention.STATE_COLUMNS.intersection(changes):
             attention.restate(cur, session_id, changes)
         else:
-            cur.execute(
-                "UPDATE session_read_cursors SET neg_activity = ? WHERE session_id = ?", (-us, session_id)
-            )
+            cur.execute(_CURSORS_TOUCH, (-us, session_id))
         assignments = ", ".join(f"{column} = ?" for column in changes)
         before = session_counts.snapshot(cur, session_id) if session_counts.MOVING & changes.keys() else None
         cur.execute(
