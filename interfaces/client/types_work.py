@@ -201,12 +201,20 @@ class LogPage(TypedDict):
     nextAfter: int | None
 
 
+class ProjectionStall(TypedDict):
+    position: int
+    eventType: str | None
+    message: str
+    since: str
+
+
 class ProjectionStatus(TypedDict):
     name: str
     position: int
     headPosition: int
     lag: int
-    status: str
+    status: str  # caught-up, catching-up or stalled
+    error: ProjectionStall | None
 
 
 class AuditView(TypedDict):
