@@ -15,8 +15,13 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(VENV)/bin/agentrun serve --host $(HOST) --port $(PORT)
 
-test: lint
+test: lint /usr/bin/chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The console's browser tests drive Debian's chromium; playwright never downloads a browser here.
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
