@@ -24,8 +24,7 @@ from projections import inference_queries, worker_queries
 
 HELD_STATUSES = ("claimed", "running")
 CLAIM_BATCH = 20
-# Channel store I/O runs in its own thread pool, so a busy channel never starves request handlers.
-CHANNEL_THREADS = anyio.CapacityLimiter(40)
+CHANNEL_THREADS = 40
 
 
 class Subscription(Protocol):
@@ -61,6 +60,8 @@ class Dispatcher:
         self.bus = bus
         self.poll_interval = poll_interval
         self.grace = grace
+        # Channel store I/O runs in its own thread pool, so a busy channel never starves request handlers.
+        self._threads = anyio.CapacityLimiter(CHANNEL_THREADS)
 
     async def channel(
         self, worker_id: str, channel_id: str, pools: list[str]
@@ -113,9 +114,8 @@ class Dispatcher:
                 await self._run(self.workers.unbind, worker_id, channel_id, "channel closed", frozenset(held))
             sub.close()
 
-    @staticmethod
-    async def _run(fn: Any, *args: Any) -> Any:
-        return await to_thread.run_sync(lambda: fn(*args), limiter=CHANNEL_THREADS)
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await to_thread.run_sync(lambda: fn(*args), limiter=self._threads)
 
     def _bound(self, pools: list[str], worker_id: str) -> dict[str, list[str]]:
         with self.tasks.views.read() as cur:

@@ -104,4 +104,4 @@ class BrowserSessions:
         with self.db.transaction() as cur:
             digest = _digest("agentrun-session", session_id)
             cur.execute(f"DELETE FROM {TABLE} WHERE id_digest = ?", (digest,))
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)

@@ -81,11 +81,13 @@ class Database:
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.read() as cur:
-            return cur.execute(sql, params).fetchall()
+            rows: list[dict[str, Any]] = cur.execute(sql, params).fetchall()
+            return rows
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         with self.read() as cur:
-            return cur.execute(sql, params).fetchone()
+            row: dict[str, Any] | None = cur.execute(sql, params).fetchone()
+            return row
 
 
 class SqliteDatabase(Database):

@@ -177,9 +177,10 @@ class EventLog:
         return int(self.recorder.max_notification_id() or 0)
 
     def notifications(self, after: int, limit: int, upto: int | None = None) -> Sequence[Notification]:
-        return self.recorder.select_notifications(
+        found: Sequence[Notification] = self.recorder.select_notifications(
             start=after, limit=limit, stop=upto, inclusive_of_start=False
         )
+        return found
 
     def decode(self, notification: Notification) -> DomainEvent:
         return self.app.mapper.to_domain_event(notification)  # type: ignore[return-value]

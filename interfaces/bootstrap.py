@@ -10,34 +10,44 @@ from typing import Any
 from application.audit import AuditUseCases
 from application.backends import BackendUseCases
 from application.commands import CommandUseCases
+from application.dispatch import Dispatcher
 from application.event_log import EventLogUseCases
+from application.infer import InferUseCase
+from application.inference_sweep import InferenceSweeper
+from application.inference_tasks import InferenceTaskUseCases
 from application.ports import Clock
 from application.queue_tasks import QueueTaskUseCases
 from application.run_events import RunEventUseCases
 from application.runners import RunnerUseCases
 from application.runs import RunUseCases
 from application.sessions import SessionUseCases
+from application.waiters import TaskWaiters
+from application.workers import WorkerUseCases
 from infrastructure.availability import Availability, Reachability, refresh
 from infrastructure.browser_sessions import BrowserSessions
+from infrastructure.chunk_bus import ChunkBus
 from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.event_log import EventLog, postgres_env, sqlite_env
 from infrastructure.health import BoundedCheck, health_body
+from infrastructure.heartbeats import Heartbeats
 from infrastructure.leader_lock import AdvisoryLock, LocalLock
 from infrastructure.log_reader import LogReader
 from infrastructure.projection_runner import (
     ADVANCED_CHANNEL,
-    POSITIONS_TABLE,
     ProjectionRunner,
     create_tables,
 )
+from infrastructure.projection_state import POSITIONS_TABLE, states
 from infrastructure.settings import Settings
 from infrastructure.signals import PostgresListener, Signal
 from infrastructure.view_shape import retire_outdated_views
 from infrastructure.views import ViewReader
 from interfaces.http.auth import Authenticator, TokenRegistry
-from interfaces.inference_wiring import wire_inference
+from interfaces.http.state import HttpState
+from interfaces.inference_wiring import SweepLoop, build_inference
 from projections.backends import Backends
 from projections.base import Projection
+from projections.event_index import EventIndex
 from projections.inference_tasks import InferenceTasks
 from projections.queue_stats import QueueStats
 from projections.queue_tasks import QueueTasks
@@ -55,11 +65,63 @@ def utc_now() -> datetime:
 
 
 def all_projections() -> list[Projection]:
-    return [SessionSummaries(), QueueTasks(), QueueStats(), Backends(), InferenceTasks(), WorkerRegistry()]
+    return [
+        SessionSummaries(),
+        QueueTasks(),
+        QueueStats(),
+        Backends(),
+        InferenceTasks(),
+        WorkerRegistry(),
+        EventIndex(),
+    ]
 
 
 class Container:
-    """Everything one server process (or one CLI command) needs, wired once."""
+    """Everything one server process (or one CLI command) needs, wired once.
+
+    Every attribute is declared here and set in `__init__` only (a test holds it to that), so each
+    `call.app.…` in a handler is type-checked.
+    """
+
+    settings: Settings
+    version: str
+    tokens: TokenRegistry
+    openapi: dict[str, Any]
+    events_signal: Signal
+    advanced_signal: Signal
+    listener: PostgresListener | None
+    availability: Availability | None
+    log: EventLog
+    db: Database
+    projections: list[Projection]
+    runner: ProjectionRunner
+    browser_sessions: BrowserSessions
+    authenticator: Authenticator
+    views: ViewReader
+    runs: RunUseCases
+    run_events: RunEventUseCases
+    commands: CommandUseCases
+    runners: RunnerUseCases
+    sessions: SessionUseCases
+    queue_tasks: QueueTaskUseCases
+    backends: BackendUseCases
+    log_reader: LogReader
+    event_log: EventLogUseCases
+    audit: AuditUseCases
+    # The inference side, built together (`build_inference`).
+    task_bus: ChunkBus
+    heartbeats: Heartbeats
+    inference_tasks: InferenceTaskUseCases
+    workers: WorkerUseCases
+    dispatcher: Dispatcher
+    waiters: TaskWaiters
+    infer: InferUseCase
+    inference_sweeper: InferenceSweeper
+    sweep_loop: SweepLoop
+    # What the HTTP app over this container uses: metrics, SSE keep-alive, limiters, the tail hub.
+    http: HttpState
+    _local_health: BoundedCheck
+    _started: bool
 
     def __init__(
         self,
@@ -70,13 +132,12 @@ class Container:
         self.settings = settings
         self.version = _version()
         self.tokens = tokens or TokenRegistry.from_settings(settings.api_tokens, settings.auth)
-        self.openapi: dict[str, Any] = {}
+        self.openapi = {}
         self.events_signal = Signal()
         self.advanced_signal = Signal()
-        self.listener: PostgresListener | None = None
-        self.db: Database
+        self.listener = None
         # PostgreSQL's reachability, probed in the background; requests fail fast on it (ADR 0032).
-        self.availability: Availability | None = None
+        self.availability = None
         if settings.database_url:
             url = settings.database_url
             self.availability = Availability(url)
@@ -88,7 +149,7 @@ class Container:
             )
             self.availability.tables = [self.log.table, POSITIONS_TABLE]
             self.db = PostgresDatabase(url, max_size=settings.pool_size * 2, gate=self.availability)
-            leader: Any = AdvisoryLock(url, PROJECTION_LOCK_KEY)
+            leader: AdvisoryLock | LocalLock = AdvisoryLock(url, PROJECTION_LOCK_KEY)
             self.listener = PostgresListener(
                 url, {self.log.channel: self.events_signal, ADVANCED_CHANNEL: self.advanced_signal}
             )
@@ -140,9 +201,20 @@ class Container:
             assert isinstance(self.db, PostgresDatabase) and self.log_reader.pool is not None
             for pool in (self.log.recorder.datastore.pool, self.db.pool, self.log_reader.pool):
                 self.availability.on_recovered(refresh(pool))
-        self.event_log = EventLogUseCases(self.log_reader)
+        self.event_log = EventLogUseCases(self.log_reader, index=self.views)
         self.audit = AuditUseCases(self.event_log)
-        self.sweep_loop = wire_inference(self, common)
+        inference = build_inference(settings, self.db, self.listener, common)
+        self.task_bus = inference.task_bus
+        self.heartbeats = inference.heartbeats
+        self.inference_tasks = inference.tasks
+        self.workers = inference.workers
+        self.dispatcher = inference.dispatcher
+        self.waiters = inference.waiters
+        self.infer = inference.infer
+        self.inference_sweeper = inference.sweeper
+        self.sweep_loop = inference.sweep_loop
+        # Last: the HTTP side reads the use cases above (metrics, the tail hub).
+        self.http = HttpState(self)
         self._started = False
 
     def start(self) -> None:
@@ -187,7 +259,7 @@ class Container:
         except Exception as error:  # noqa: BLE001 - health reports, never raises
             return Reachability(False, False, type(error).__name__)
         try:
-            self.db.fetchone(f"SELECT COUNT(*) AS n FROM {POSITIONS_TABLE}")
+            states(self.db)
             self.log.head()
         except Exception as error:  # noqa: BLE001 - health reports, never raises
             return Reachability(True, False, type(error).__name__)

@@ -29,7 +29,7 @@ def select(projections: Sequence[Projection], names: Sequence[str]) -> list[Proj
     return [known[n] for n in names]
 
 
-def _bar(total: int, what: str) -> tqdm:  # type: ignore[type-arg]
+def _bar(total: int, what: str) -> tqdm:
     return tqdm(total=total, desc=what, unit="pos", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
@@ -17,34 +18,53 @@ from application.inference_tasks import InferenceTaskUseCases
 from application.waiters import TaskWaiters
 from application.workers import WorkerUseCases
 from infrastructure.chunk_bus import ChunkBus
+from infrastructure.database import Database
 from infrastructure.heartbeats import Heartbeats
+from infrastructure.settings import Settings
+from infrastructure.signals import PostgresListener
 
 log = logging.getLogger(__name__)
 
 
-def wire_inference(container: Any, common: dict[str, Any]) -> SweepLoop:
-    """Attach the inference use cases to the container (call before the listener starts)."""
-    settings = container.settings
-    bus = ChunkBus(container.db, container.listener)
-    heartbeats = Heartbeats(container.db)
-    container.task_bus = bus
-    container.heartbeats = heartbeats
-    container.inference_tasks = InferenceTaskUseCases(**common, bus=bus)
-    container.workers = WorkerUseCases(
-        **common, liveness=heartbeats, bus=bus, tasks=container.inference_tasks
+@dataclass(frozen=True)
+class Inference:
+    """The inference side of one process, built together since its use cases share one bus."""
+
+    task_bus: ChunkBus
+    heartbeats: Heartbeats
+    tasks: InferenceTaskUseCases
+    workers: WorkerUseCases
+    dispatcher: Dispatcher
+    waiters: TaskWaiters
+    infer: InferUseCase
+    sweeper: InferenceSweeper
+    sweep_loop: SweepLoop
+
+
+def build_inference(
+    settings: Settings, db: Database, listener: PostgresListener | None, common: dict[str, Any]
+) -> Inference:
+    """The inference use cases over the container's store and views (build before the listener starts)."""
+    bus = ChunkBus(db, listener)
+    heartbeats = Heartbeats(db)
+    tasks = InferenceTaskUseCases(**common, bus=bus)
+    workers = WorkerUseCases(**common, liveness=heartbeats, bus=bus, tasks=tasks)
+    tasks.request_wake = workers.request_wake
+    waiters = TaskWaiters(tasks, bus)
+    sweeper = InferenceSweeper(
+        **common, heartbeats=heartbeats, tasks=tasks, workers=workers, worker_timeout=settings.worker_timeout
     )
-    container.inference_tasks.request_wake = container.workers.request_wake
-    container.dispatcher = Dispatcher(container.inference_tasks, container.workers, bus)
-    container.waiters = TaskWaiters(container.inference_tasks, bus)
-    container.infer = InferUseCase(container.inference_tasks, container.workers, container.waiters)
-    container.inference_sweeper = InferenceSweeper(
-        **common,
+    return Inference(
+        task_bus=bus,
         heartbeats=heartbeats,
-        tasks=container.inference_tasks,
-        workers=container.workers,
-        worker_timeout=settings.worker_timeout,
+        tasks=tasks,
+        workers=workers,
+        dispatcher=Dispatcher(tasks, workers, bus),
+        waiters=waiters,
+        infer=InferUseCase(tasks, workers, waiters),
+        sweeper=sweeper,
+        sweep_loop=SweepLoop(sweeper, settings.sweep_interval, bus),
     )
-    return SweepLoop(container.inference_sweeper, settings.sweep_interval, bus)
 
 
 class SweepLoop:

@@ -83,7 +83,7 @@ class WorkerStateUploader:
 
     def delay(self, failures: int) -> float:
         """Seconds to wait after the `failures`-th consecutive failure: base·2ⁿ⁻¹, capped, plus jitter."""
-        return min(self.base * 2 ** (failures - 1), self.cap) + self.random_fraction() * self.jitter
+        return float(min(self.base * 2 ** (failures - 1), self.cap)) + self.random_fraction() * self.jitter
 
     @property
     def pending(self) -> Patch | None:

@@ -130,7 +130,7 @@ class WorkerLoop:
             self._stop.wait(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
-        return min(self.reconnect_base * 2 ** (failures - 1), self.reconnect_cap) * (
+        return float(min(self.reconnect_base * 2 ** (failures - 1), self.reconnect_cap)) * (
             0.5 + random.random() / 2
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 from starlette.applications import Starlette
@@ -15,21 +15,20 @@ from starlette.types import ASGIApp
 from interfaces.http.console_pages import console_routes
 from interfaces.http.endpoint import to_route
 from interfaces.http.errors import http_exception_handler, unexpected_exception_handler
-from interfaces.http.metrics import Metrics
 from interfaces.http.openai.routes import OPENAI, OPENAI_PREFIX, openai_fallback, openai_route
 from interfaces.http.openai.wire import ErrorOut
 from interfaces.http.openapi import build_openapi
 from interfaces.http.request_context import RequestContext
 from interfaces.http.routes import API, API_PREFIX, CONSOLE, OPS
-from interfaces.http.sse import configure as configure_sse
+
+if TYPE_CHECKING:
+    from interfaces.bootstrap import Container
 
 HANDLER_THREADS = 100
 
 
-def create_app(container: Any) -> Starlette:
+def create_app(container: Container) -> Starlette:
     """The HTTP API over a container; the container's lifetime is the app's."""
-    container.metrics = Metrics(container)
-    configure_sse(container.settings.sse_keepalive)
     container.openapi = build_openapi(
         [("", OPS), ("", CONSOLE), (API_PREFIX, API), (OPENAI_PREFIX, OPENAI)],
         container.version,
@@ -51,7 +50,7 @@ def create_app(container: Any) -> Starlette:
             container.close()
 
     handlers = {HTTPException: http_exception_handler, Exception: unexpected_exception_handler}
-    return _App(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    return _App(routes=routes, exception_handlers=handlers, lifespan=lifespan)
 
 
 class _App(Starlette):

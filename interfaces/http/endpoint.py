@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -24,15 +24,17 @@ from application.access import Principal
 from interfaces.http import limits, request_context
 from interfaces.http.errors import from_exception
 
+if TYPE_CHECKING:
+    from interfaces.bootstrap import Container
+
 Q = TypeVar("Q", bound=BaseModel)
-_OWN_THREADS = CapacityLimiter(4)
 
 
 @dataclass
 class Call:
     """What a handler gets: the container, the caller, path and query values, the parsed body."""
 
-    app: Any
+    app: Container
     principal: Principal
     path: dict[str, str]
     query_params: QueryParams
@@ -71,13 +73,13 @@ def json_response(payload: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
-def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
+def to_route(endpoint: Endpoint, container: Container, prefix: str = "") -> Route:
     """The Starlette route running the endpoint: authenticate, parse, call, serialise."""
 
     async def handle(request: Request) -> Response:
         started = time.perf_counter()
         response = await respond(request)
-        container.metrics.observe(
+        container.http.metrics.observe(
             endpoint.method,
             prefix + endpoint.path,
             response.status_code,
@@ -100,7 +102,7 @@ def to_route(endpoint: Endpoint, container: Any, prefix: str = "") -> Route:
             if endpoint.query is not None:
                 call.query(endpoint.query)
             if endpoint.own_threads:
-                result = await to_thread.run_sync(endpoint.handler, call, limiter=_OWN_THREADS)
+                result = await to_thread.run_sync(endpoint.handler, call, limiter=container.http.own_threads)
             else:
                 result = await run_in_threadpool(endpoint.handler, call)
         except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.responses import Response
 
+from infrastructure.projection_state import progress_rows
 from interfaces.inference_wiring import WaitersCollector
+
+if TYPE_CHECKING:
+    from interfaces.bootstrap import Container
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -19,7 +23,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class _PositionsCollector(Collector):
     """Reads the head and the projection positions at scrape time."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Container) -> None:
         self.container = container
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -27,14 +31,15 @@ class _PositionsCollector(Collector):
         lag = GaugeMetricFamily(
             "agentrun_projection_lag", "Events the projection has still to process", labels=["name"]
         )
+        app = self.container
         try:
-            head_position = self.container.log.head()
-            positions = self.container.runner.positions()
+            rows = progress_rows(app.db, app.log, [p.name for p in app.projections])
+            head_position = rows[0]["headPosition"] if rows else app.log.head()
         except Exception:  # noqa: BLE001 - a scrape during an outage reports nothing
             return
         head.add_metric([], head_position)
-        for name, position in positions.items():
-            lag.add_metric([name], head_position - position)
+        for row in rows:
+            lag.add_metric([row["name"]], row["lag"])
         yield head
         yield lag
 
@@ -42,7 +47,7 @@ class _PositionsCollector(Collector):
 class Metrics:
     """One registry per app, so several apps in one process never collide."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Container) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "agentrun_http_requests",
@@ -61,8 +66,7 @@ class Metrics:
             str(os.getpid())
         ).set(1)
         self.registry.register(_PositionsCollector(container))
-        if getattr(container, "waiters", None) is not None:
-            self.registry.register(WaitersCollector(container.waiters))
+        self.registry.register(WaitersCollector(container.waiters))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import weakref
 
 from infrastructure.signals import Signal
 
@@ -52,18 +51,3 @@ class AsyncSignal:
 
     def stop(self) -> None:
         self._stopped.set()
-
-
-_bridges: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, AsyncSignal]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def async_signal(signal: Signal) -> AsyncSignal:
-    """The bridge of a signal for the running loop, started on first use."""
-    loop = asyncio.get_running_loop()
-    per_loop = _bridges.setdefault(loop, {})
-    bridge = per_loop.get(id(signal))
-    if bridge is None:
-        bridge = per_loop[id(signal)] = AsyncSignal(signal, loop)
-    return bridge

@@ -14,9 +14,8 @@ import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-# The contract's upper bound; `AGENTRUN_SSE_KEEPALIVE` sets it per process (`configure`).
+# The contract's upper bound; `AGENTRUN_SSE_KEEPALIVE` sets it per process (`HttpState.sse_keepalive`).
 KEEPALIVE_SECONDS = 15.0
-_keepalive_seconds = KEEPALIVE_SECONDS
 # A client that does not take a frame within this long is disconnected; it resumes by its last id.
 SEND_TIMEOUT_SECONDS = 30.0
 
@@ -28,12 +27,6 @@ def event(name: str, payload: Any, ident: str | int | None = None) -> ServerSent
     return ServerSentEvent(
         orjson.dumps(payload).decode(), event=name, id=None if ident is None else str(ident)
     )
-
-
-def configure(keepalive: float) -> None:
-    """Set the process's keep-alive interval (from settings, at start-up)."""
-    global _keepalive_seconds
-    _keepalive_seconds = keepalive
 
 
 def _keepalive() -> ServerSentEvent:
@@ -62,7 +55,7 @@ class _AbortableEventSource(EventSourceResponse):
 def sse_response(
     events: AsyncIterable[ServerSentEvent],
     *,
-    keepalive: float | None = None,
+    keepalive: float = KEEPALIVE_SECONDS,
     send_timeout: float | None = SEND_TIMEOUT_SECONDS,
     abort: anyio.Event | None = None,
 ) -> EventSourceResponse:
@@ -72,7 +65,7 @@ def sse_response(
     break and reconnects with its last id.
     """
     options: dict[str, Any] = {
-        "ping": _keepalive_seconds if keepalive is None else keepalive,
+        "ping": keepalive,
         "ping_message_factory": _keepalive,
         "send_timeout": send_timeout,
         "headers": {"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

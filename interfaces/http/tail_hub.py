@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from anyio import to_thread
 from application.access import Principal
 from application.event_log import EventFilter, EventLogUseCases, event_item
 from infrastructure.signals import Signal
-from interfaces.http.signal_bridge import async_signal
+from interfaces.http.signal_bridge import AsyncSignal
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +31,6 @@ READ_BATCH = 500
 # A joiner this far behind the hub (or less) is admitted; the hub's next read starts at its position.
 JOIN_GAP = 500
 POLL_SECONDS = 1.0
-# The hub's reads and matching run on a thread of their own, beside the catch-up reads.
-_HUB_THREAD = anyio.CapacityLimiter(1)
 
 
 @dataclass
@@ -93,6 +90,9 @@ class TailHub:
         self._joiners: list[tuple[Subscriber, asyncio.Future[bool]]] = []
         self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # The hub's reads and matching run on a thread of their own, beside the catch-up reads.
+        self._thread = anyio.CapacityLimiter(1)
+        self._bridge: AsyncSignal | None = None
 
     def subscriber(self, principal: Principal, flt: EventFilter, upto: int, abort: anyio.Event) -> Subscriber:
         return Subscriber(principal, flt, upto, self.buffer, abort)
@@ -123,7 +123,9 @@ class TailHub:
             future.set_result(admitted)
 
     async def _run(self) -> None:
-        bridge = async_signal(self.signal)
+        if self._bridge is None:  # one relay thread per hub, however often its task restarts
+            self._bridge = AsyncSignal(self.signal, asyncio.get_running_loop())
+        bridge = self._bridge
         backoff = 0.1
         while True:
             try:
@@ -144,7 +146,7 @@ class TailHub:
             return
         subs = list(self.subscribers)
         start = min(sub.upto for sub in subs)
-        read = await to_thread.run_sync(self._read_and_match, start, subs, limiter=_HUB_THREAD)
+        read = await to_thread.run_sync(self._read_and_match, start, subs, limiter=self._thread)
         self.position = max(self.position, read.last)
         for sub in subs:
             if sub in self.subscribers and not sub.offer(read.matches.get(sub, []), read.last):
@@ -190,15 +192,3 @@ class TailHub:
             item = event_item(position, event)
             found = encoded[position] = Entry(position, item["type"], orjson.dumps(item).decode())
         return found
-
-
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, TailHub]] = weakref.WeakKeyDictionary()
-
-
-def tail_hub(event_log: EventLogUseCases, signal: Signal, buffer: int) -> TailHub:
-    """The hub of this event loop for a log, created on first use."""
-    per_loop = _hubs.setdefault(asyncio.get_running_loop(), {})
-    hub = per_loop.get(id(event_log))
-    if hub is None:
-        hub = per_loop[id(event_log)] = TailHub(event_log, signal, buffer)
-    return hub

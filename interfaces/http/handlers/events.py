@@ -7,24 +7,22 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 
 from application.access import Principal
 from application.event_log import EVENTS_PERMISSION, EventFilter, EventLogUseCases
-from infrastructure.signals import Signal
 from interfaces.http import limits
 from interfaces.http.endpoint import Call
 from interfaces.http.models_events import AuditQuery, EventsQuery
+from interfaces.http.per_loop import PerLoop
 from interfaces.http.sse import ServerSentEvent, event, sse_response
-from interfaces.http.tail_hub import tail_hub
+from interfaces.http.tail_hub import TailHub
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RETRY_MS = 1000
 STREAM_BATCH = 500
-# Catch-up reads run on their own threads, so many tails cannot starve request handlers.
-_TAIL_READERS = anyio.CapacityLimiter(8)
 
 
 def _filter(call: Call, q: EventsQuery) -> EventFilter:
@@ -50,24 +48,27 @@ def stream_events(call: Call) -> Any:
     q = call.query(EventsQuery)
     call.principal.require(EVENTS_PERMISSION)
     after = _resume_after(call, q)
-    stream = Tail(call.app.event_log, call.app.events_signal, call.app.settings.tail_buffer)
-    return sse_response(stream.run(call.principal, after, _filter(call, q)), abort=stream.abort)
+    http = call.app.http
+    stream = Tail(call.app.event_log, http.tail_hubs, http.tail_readers)
+    events = stream.run(call.principal, after, _filter(call, q))
+    return sse_response(events, keepalive=http.sse_keepalive, abort=stream.abort)
 
 
 class Tail:
     """One `/events/stream` client: catch up with own reads, then take batches from the hub."""
 
-    def __init__(self, event_log: EventLogUseCases, signal: Signal, buffer: int) -> None:
+    def __init__(self, event_log: EventLogUseCases, hubs: PerLoop[TailHub], readers: CapacityLimiter) -> None:
         self.event_log = event_log
-        self.signal = signal
-        self.buffer = buffer
+        self.hubs = hubs
+        # Catch-up reads run on their own threads, so many tails cannot starve request handlers.
+        self.readers = readers
         # Set when the client's queue overflows: the response ends even mid-send (ADR 0024).
         self.abort = anyio.Event()
 
     async def run(self, principal: Principal, after: int, flt: EventFilter) -> AsyncIterator[ServerSentEvent]:
         """Every matching event after `after`, once and in order, then each new one as it commits."""
         yield ServerSentEvent(retry=RETRY_MS)
-        hub = tail_hub(self.event_log, self.signal, self.buffer)
+        hub = self.hubs.get()
         # `last` is what the client has; `upto` how far the log was examined for it. A resume id
         # beyond the head is kept for `last` but never lets a read start past the real head.
         last = after
@@ -102,7 +103,7 @@ class Tail:
         backoff = 0.1
         while True:
             try:
-                return await to_thread.run_sync(read, *args, limiter=_TAIL_READERS)
+                return await to_thread.run_sync(read, *args, limiter=self.readers)
             except Exception as error:  # noqa: BLE001 - the database went away: retry the same read
                 log.warning("tail read failed, retrying: %s", type(error).__name__)
                 await anyio.sleep(backoff)

@@ -76,11 +76,12 @@ def enqueue(call: Call) -> tuple[int, Any]:
 def get_task(call: Call) -> Any:
     q = call.query(TaskQuery)
     record = call.app.inference_tasks.get(call.principal, call.path["taskId"])
-    if not q.wait_ms or record["status"] in ("completed", "error", "cancelled"):
+    wait_ms = q.wait_ms
+    if not wait_ms or record["status"] in ("completed", "error", "cancelled"):
         return record
 
     async def produce() -> Response:
-        return json_response(await call.app.waiters.wait(call.principal, record["id"], q.wait_ms, record))
+        return json_response(await call.app.waiters.wait(call.principal, record["id"], wait_ms, record))
 
     return DeferredResponse(produce)
 
@@ -93,7 +94,7 @@ def stream_task(call: Call) -> Any:
         async for name, payload in frames:
             yield event(name, payload)
 
-    return sse_response(events())
+    return sse_response(events(), keepalive=call.app.http.sse_keepalive)
 
 
 def cancel_task(call: Call) -> Any:
@@ -162,7 +163,7 @@ def infer(call: Call) -> Any:
                 yield event("error", {"message": item.record.get("errorMessage") or item.record["status"]})
         yield ServerSentEvent("[DONE]")
 
-    response = sse_response(events())
+    response = sse_response(events(), keepalive=call.app.http.sse_keepalive)
 
     async def left(message: Any) -> None:
         await abandon()

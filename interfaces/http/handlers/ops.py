@@ -17,4 +17,4 @@ def openapi(call: Call) -> Any:
 
 
 def metrics(call: Call) -> Any:
-    return call.app.metrics.response()
+    return call.app.http.metrics.response()

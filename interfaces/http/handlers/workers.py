@@ -31,7 +31,7 @@ def channel(call: Call) -> Any:
         async for name, payload in frames:
             yield event(name, payload)
 
-    return sse_response(events())
+    return sse_response(events(), keepalive=call.app.http.sse_keepalive)
 
 
 def put_state(call: Call) -> Any:

@@ -56,9 +56,9 @@ def create_chat_completion(call: Call) -> Response:
         async def produce() -> Response:
             return _answer(task, await infer.result(started))
 
-        return Awaited(produce, abandon, extra)
+        return Awaited(produce, abandon, extra, call.app.http.stopping)
 
-    return Streamed(_frames(infer, started, after), abandon, extra)
+    return Streamed(_frames(infer, started, after), abandon, extra, call.app.http.stopping)
 
 
 async def _frames(infer: Any, started: InferCall, after: int) -> AsyncIterator[ServerSentEvent | Response]:

@@ -22,6 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from interfaces.http.errors import from_exception
 from interfaces.http.openai import wire
+from interfaces.http.per_loop import PerLoop
 
 SHUTDOWN_POLL_SECONDS = 0.2
 KEEPALIVE_SECONDS = 15.0
@@ -36,8 +37,20 @@ def _server_exiting() -> bool:
     return bool(getattr(server, "should_exit", False))
 
 
-# One watcher per event loop sets its event when the server starts to stop; waiters share it.
-_shutdown: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+class ServerStopping:
+    """Waits until the server starts to stop; one watcher per event loop, shared by every waiter."""
+
+    def __init__(self) -> None:
+        self._events: PerLoop[asyncio.Event] = PerLoop(self._watched)
+
+    @staticmethod
+    def _watched() -> asyncio.Event:
+        event = asyncio.Event()
+        _watcher = asyncio.get_running_loop().create_task(_watch(event))  # noqa: RUF006 - lives as long as the loop
+        return event
+
+    async def wait(self) -> None:
+        await self._events.get().wait()
 
 
 async def _watch(event: asyncio.Event) -> None:
@@ -46,21 +59,14 @@ async def _watch(event: asyncio.Event) -> None:
     event.set()
 
 
-async def _wait_for_shutdown() -> None:
-    loop = asyncio.get_running_loop()
-    event = _shutdown.get(loop)
-    if event is None:
-        event = _shutdown[loop] = asyncio.Event()
-        _watcher = loop.create_task(_watch(event))  # noqa: RUF006 - it lives as long as the loop
-    await event.wait()
-
-
 def restarting(headers: dict[str, str]) -> Response:
     message = "the server is restarting; retry with the same Idempotency-Key to join the task"
     return wire.error_response("unavailable", message, 503, headers={**headers, "x-should-retry": "true"})
 
 
-async def race(produce: Callable[[], Awaitable[Any]], receive: Receive | None) -> tuple[str, Any]:
+async def race(
+    produce: Callable[[], Awaitable[Any]], receive: Receive | None, stopping: ServerStopping
+) -> tuple[str, Any]:
     """`("done", value)`, `("error", exception)`, `("left", None)` or `("stopping", None)`.
 
     Without `receive`, the client is not watched (an SSE response watches it itself).
@@ -79,7 +85,7 @@ async def race(produce: Callable[[], Awaitable[Any]], receive: Receive | None) -
             group.cancel_scope.cancel()
 
         async def watch_server() -> None:
-            await _wait_for_shutdown()
+            await stopping.wait()
             group.cancel_scope.cancel()
 
         group.start_soon(watch_client)
@@ -101,14 +107,21 @@ async def _abandon(abandon: Abandon) -> None:
 class Awaited(Response):
     """A JSON answer produced by awaiting the task, with the task id in the headers."""
 
-    def __init__(self, produce: Callable[[], Awaitable[Response]], abandon: Abandon, headers: dict[str, str]):
+    def __init__(
+        self,
+        produce: Callable[[], Awaitable[Response]],
+        abandon: Abandon,
+        headers: dict[str, str],
+        stopping: ServerStopping,
+    ):
         super().__init__(status_code=200, headers=headers)
+        self.stopping = stopping
         self.produce = produce
         self.abandon = abandon
         self.extra = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind, value = await race(self.produce, receive)
+        kind, value = await race(self.produce, receive, self.stopping)
         if kind == "left":
             await _abandon(self.abandon)
             return
@@ -128,15 +141,20 @@ class Streamed(Response):
     """
 
     def __init__(
-        self, frames: AsyncIterator[ServerSentEvent | Response], abandon: Abandon, headers: dict[str, str]
+        self,
+        frames: AsyncIterator[ServerSentEvent | Response],
+        abandon: Abandon,
+        headers: dict[str, str],
+        stopping: ServerStopping,
     ):
         super().__init__(status_code=200, headers=headers)
+        self.stopping = stopping
         self.frames = frames
         self.abandon = abandon
         self.extra = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind, first = await race(self.frames.__anext__, receive)
+        kind, first = await race(self.frames.__anext__, receive, self.stopping)
         if kind == "left":
             await _abandon(self.abandon)
             return
@@ -156,7 +174,7 @@ class Streamed(Response):
         async def frames() -> AsyncIterator[ServerSentEvent]:
             yield first
             while True:
-                kind, frame = await race(self.frames.__anext__, None)
+                kind, frame = await race(self.frames.__anext__, None, self.stopping)
                 if kind == "stopping":
                     # Not a silent end the SDK would take for the whole answer: an error it raises.
                     yield ServerSentEvent(bytes(restarting({}).body).decode())
