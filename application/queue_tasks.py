@@ -198,9 +198,7 @@ class QueueTaskUseCases(UseCases):
         if state is not None and state not in QUEUE_TASK_STATES:
             raise SchemaInvalidError(f"unknown queue task state {state!r}", allowed=list(QUEUE_TASK_STATES))
         order = queue_task_queries.QUEUE_ORDER if updated_after is None else queue_task_queries.CHANGE_ORDER
-        after = cursors.decode_cursor(cursor, len(order)) if cursor else None
-        if cursor and after is None:
-            raise SchemaInvalidError("cursor is not one this list issued")
+        after = cursors.read_cursor(cursor, len(order))
         self.wait_for_views(min_position, ["queue_tasks"])
         with self.views.read() as cur:
             items, next_key = queue_task_queries.list_tasks(
@@ -212,7 +210,7 @@ class QueueTaskUseCases(UseCases):
                 limit=limit,
                 after=after,
             )
-        return items, (cursors.encode_cursor(next_key) if next_key else None)
+        return items, cursors.next_cursor(next_key)
 
     def stats(self, principal: Principal, queue: str | None, min_position: int | None) -> dict[str, Any]:
         principal.require(access.READ)

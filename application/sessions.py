@@ -52,9 +52,7 @@ class SessionUseCases(UseCases):
         if state is not None and state not in session_queries.LIST_STATES:
             raise SchemaInvalidError(f"unknown state {state!r}", allowed=list(session_queries.LIST_STATES))
         shape = session_queries.ATTENTION_SHAPE if changed_since is None else session_queries.CHANGE_SHAPE
-        after = cursors.decode_cursor(cursor, len(shape), shape) if cursor else None
-        if cursor and after is None:
-            raise SchemaInvalidError("cursor is not one this list issued")
+        after = cursors.read_cursor(cursor, shape)
         self.wait_for_views(min_position)
         with self.views.read() as cur:
             if changed_since is None:
@@ -78,7 +76,7 @@ class SessionUseCases(UseCases):
                     limit=limit,
                     after=after,
                 )
-        return items, (cursors.encode_cursor(next_key) if next_key else None)
+        return items, cursors.next_cursor(next_key)
 
     def trace(
         self,

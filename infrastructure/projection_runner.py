@@ -28,21 +28,23 @@ from infrastructure.database import Cursor, Database
 from infrastructure.event_log import EventLog
 from infrastructure.leader_lock import LocalLock
 from infrastructure.projection_state import (
-    POSITIONS_TABLE,
     RETRY,
     Skips,
+    add_rows,
     create_positions_table,
     load_skips,
     mark_stalled,
+    read_positions,
     read_states,
     set_position,
+    take_retry,
 )
 from infrastructure.signals import Signal
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ADVANCED_CHANNEL", "POSITIONS_TABLE", "ProjectionRunner", "create_tables"]
+__all__ = ["ADVANCED_CHANNEL", "ProjectionRunner", "create_tables"]
 
 ADVANCED_CHANNEL = "agentrun_projections"
 SCHEMA_LOCK_KEY = 0x6167_656E_7473_6368
@@ -60,10 +62,7 @@ def create_tables(db: Database, projections: Sequence[Projection]) -> None:
         for projection in projections:
             for statement in projection.create_statements():
                 cur.execute(statement)
-            cur.execute(
-                f"INSERT INTO {POSITIONS_TABLE} (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
-                (projection.name,),
-            )
+        add_rows(cur, [projection.name for projection in projections])
 
 
 @dataclass(frozen=True)
@@ -230,10 +229,7 @@ class ProjectionRunner:
         self._skips = None
         with self.db.transaction() as cur:
             for name in names:
-                cur.execute(
-                    f"UPDATE {POSITIONS_TABLE} SET status = NULL, error = NULL WHERE name = ? AND status = ?",
-                    (name, RETRY),
-                )
+                take_retry(cur, name)
                 self.failures.pop(name, None)
         log.info("projections %s: trying again", ", ".join(names))
 
@@ -307,7 +303,7 @@ class ProjectionRunner:
 
     def positions(self) -> dict[str, int]:
         with self.db.read() as cur:
-            return {name: state.position for name, state in read_states(cur, self._names()).items()}
+            return read_positions(cur, self._names())
 
     def _names(self) -> list[str]:
         return [p.name for p in self.projections]

@@ -17,6 +17,7 @@ from eventsourcing.utils import get_topic
 from domain.projection_skip import ProjectionSkip
 from infrastructure.database import Cursor, Database
 from infrastructure.event_log import EventLog
+from projections.base import within
 
 POSITIONS_TABLE = "projection_positions"
 STALLED = "stalled"
@@ -63,23 +64,37 @@ def create_positions_table(cur: Cursor, dialect: str) -> None:
             cur.execute(f"ALTER TABLE {POSITIONS_TABLE} ADD COLUMN {column} {kind}")
 
 
+def add_rows(cur: Cursor, names: Iterable[str]) -> None:
+    """A row at position 0 for each projection that has none."""
+    for name in names:
+        cur.execute(
+            f"INSERT INTO {POSITIONS_TABLE} (name, position) VALUES (?, 0) ON CONFLICT (name) DO NOTHING",
+            (name,),
+        )
+
+
 def _state(row: dict[str, Any]) -> ProjectionState:
     error = orjson.loads(row["error"]) if row.get("error") else None
     return ProjectionState(row["name"], int(row["position"]), row.get("status"), error)
 
 
 def read_states(
-    cur: Cursor, names: Iterable[str] | None = None, lock: bool = False
+    cur: Cursor, names: Iterable[str] | None = None, lock: bool = False, schema: str = ""
 ) -> dict[str, ProjectionState]:
-    """The rows (all, or the named ones), by name; `lock` takes them FOR UPDATE on PostgreSQL."""
-    sql = f"SELECT name, position, status, error FROM {POSITIONS_TABLE}"
+    """The rows (all, or the named ones), by name; `lock` takes them FOR UPDATE on PostgreSQL;
+    `schema` reads another schema's table (a rebuild's live one)."""
+    sql = f"SELECT name, position, status, error FROM {_table(schema)}"
     params: list[str] = []
     if names is not None:
         params = list(names)
-        sql += f" WHERE name IN ({', '.join('?' for _ in params)})" if params else " WHERE 1 = 0"
+        sql += f" WHERE {within('name', params)}"
     # Every row in one order, so a runner and a rebuild holding these rows cannot deadlock.
     sql += " ORDER BY name" + (" FOR UPDATE" if lock else "")
     return {row["name"]: _state(row) for row in cur.execute(sql, params).fetchall()}
+
+
+def read_positions(cur: Cursor, names: Iterable[str] | None = None) -> dict[str, int]:
+    return {name: state.position for name, state in read_states(cur, names).items()}
 
 
 def states(db: Database, names: Iterable[str] | None = None) -> dict[str, ProjectionState]:
@@ -87,15 +102,58 @@ def states(db: Database, names: Iterable[str] | None = None) -> dict[str, Projec
         return read_states(cur, names)
 
 
-def set_position(cur: Cursor, name: str, position: int, clear: bool = False) -> None:
-    """Advance a projection; `clear` also drops a stall or a retry request."""
+def lag(head: int, position: int) -> int:
+    """The events a projection has still to fold (never below 0: the head is read after it)."""
+    return max(head - position, 0)
+
+
+def progress_rows(db: Database, log: EventLog, names: Iterable[str]) -> list[dict[str, Any]]:
+    """Position, head, lag, status and stall of each projection, as `GET /projections` reports them:
+    read from the positions table, so every replica tells the same."""
+    # The positions first: a head read after them is never below what they have processed.
+    found = states(db, names)
+    head = log.head()
+    rows = []
+    for name, state in sorted(found.items()):
+        behind = lag(head, state.position)
+        if state.stalled:
+            status, error = STALLED, state.error
+        else:
+            status, error = ("caught-up" if behind == 0 else "catching-up"), None
+        rows.append(
+            {
+                "name": name,
+                "position": state.position,
+                "headPosition": head,
+                "lag": behind,
+                "status": status,
+                "error": error,
+            }
+        )
+    return rows
+
+
+def set_position(cur: Cursor, name: str, position: int, clear: bool = False, schema: str = "") -> None:
+    """Move a projection to `position`; `clear` also drops a stall or a retry request."""
     if clear:
         cur.execute(
-            f"UPDATE {POSITIONS_TABLE} SET position = ?, status = NULL, error = NULL WHERE name = ?",
+            f"UPDATE {_table(schema)} SET position = ?, status = NULL, error = NULL WHERE name = ?",
             (position, name),
         )
     else:
-        cur.execute(f"UPDATE {POSITIONS_TABLE} SET position = ? WHERE name = ?", (position, name))
+        cur.execute(f"UPDATE {_table(schema)} SET position = ? WHERE name = ?", (position, name))
+
+
+def take_retry(cur: Cursor, name: str) -> None:
+    """Clear a stall an operator asked to retry (or skipped)."""
+    cur.execute(
+        f"UPDATE {POSITIONS_TABLE} SET status = NULL, error = NULL WHERE name = ? AND status = ?",
+        (name, RETRY),
+    )
+
+
+def _table(schema: str) -> str:
+    return f"{schema}.{POSITIONS_TABLE}" if schema else POSITIONS_TABLE
 
 
 def mark_stalled(cur: Cursor, name: str, error: dict[str, Any]) -> None:

@@ -22,13 +22,12 @@ from infrastructure.database import Cursor, Database, PostgresDatabase, SqliteDa
 from infrastructure.event_log import EventLog
 from infrastructure.projection_runner import (
     ADVANCED_CHANNEL,
-    POSITIONS_TABLE,
     ProjectionRunner,
     create_tables,
     decode_or_poison,
     fold,
 )
-from infrastructure.projection_state import load_skips
+from infrastructure.projection_state import load_skips, read_positions, read_states, set_position, states
 from infrastructure.signals import Signal
 from infrastructure.view_diff import ViewDiff, diff_views, dump_views
 from projections.base import Projection
@@ -84,8 +83,8 @@ class Rebuild:
         return None if row is None else row["v"]
 
     def live_positions(self) -> dict[str, int]:
-        rows = self.live.fetchall(f"SELECT name, position FROM {POSITIONS_TABLE}")
-        return {r["name"]: int(r["position"]) for r in rows if r["name"] in self.names}
+        found = states(self.live)
+        return {name: state.position for name, state in found.items() if name in self.names}
 
     def build(self, upto: int | None = None, progress: Progress = _no_progress) -> int:
         """Fold the log into the side copies up to `upto` (default: the head); returns the position.
@@ -135,7 +134,7 @@ class Rebuild:
         """Every table and position of the scratch copies into the side schema."""
         assert isinstance(self.side, PostgresDatabase)
         with scratch.read() as cur:
-            positions = cur.execute(f"SELECT name, position FROM {POSITIONS_TABLE}").fetchall()
+            positions = read_positions(cur)
         with self.side.pool.connection() as conn:
             for projection in self.fresh:
                 for table in projection.tables:
@@ -151,11 +150,8 @@ class Rebuild:
                         for row in rows:
                             copy.write_row(tuple(row[column] for column in columns))
         with self.side.transaction() as cur:
-            for row in positions:
-                cur.execute(
-                    f"UPDATE {POSITIONS_TABLE} SET position = ? WHERE name = ?",
-                    (row["position"], row["name"]),
-                )
+            for name, position in positions.items():
+                set_position(cur, name, position)
 
     def swap(self) -> int:
         """Fold the last events and put the copies in place of the live views; returns the position."""
@@ -167,7 +163,7 @@ class Rebuild:
         """Bring the copies to the live positions and compare them with the live views."""
         if isinstance(self.side, PostgresDatabase):
             with self.side.transaction() as cur:
-                live = self._lock_live_positions(cur, f"{self.live_schema}.")
+                live = self._lock_live_positions(cur, self.live_schema)
                 self._fold(cur, self._side_positions(cur), live)
                 return diff_views(
                     self.fresh,
@@ -194,18 +190,13 @@ class Rebuild:
 
     # -- inside the swap or compare transaction ---------------------------------------------
 
-    def _lock_live_positions(self, cur: Cursor, qualifier: str) -> dict[str, int]:
-        lock = " FOR UPDATE" if qualifier else ""
+    def _lock_live_positions(self, cur: Cursor, schema: str) -> dict[str, int]:
         # Every row, in the live runner's order, so the two cannot deadlock.
-        rows = cur.execute(
-            f"SELECT name, position FROM {qualifier}{POSITIONS_TABLE} ORDER BY name{lock}"
-        ).fetchall()
-        found = {r["name"]: int(r["position"]) for r in rows}
-        return {name: found.get(name, 0) for name in self.names}
+        found = read_states(cur, lock=bool(schema), schema=schema)
+        return {name: found[name].position if name in found else 0 for name in self.names}
 
     def _side_positions(self, cur: Cursor) -> dict[str, int]:
-        rows = cur.execute(f"SELECT name, position FROM {POSITIONS_TABLE}").fetchall()
-        return {r["name"]: int(r["position"]) for r in rows}
+        return read_positions(cur)
 
     def _fold(self, cur: Cursor, positions: dict[str, int], targets: dict[str, int] | None) -> dict[str, int]:
         """Apply events above each copy's position (up to its target, or the head); returns new positions."""
@@ -231,25 +222,21 @@ class Rebuild:
             name: (targets[name] if targets else max(position, last)) for name, position in positions.items()
         }
         for name, position in reached.items():
-            cur.execute(f"UPDATE {POSITIONS_TABLE} SET position = ? WHERE name = ?", (position, name))
+            set_position(cur, name, position)
         return reached
 
     def _swap_postgres(self) -> int:
         retired = f"agentrun_retired_{self.tag}"
         live = self.live_schema
         with self.side.transaction() as cur:
-            self._lock_live_positions(cur, f"{live}.")
+            self._lock_live_positions(cur, live)
             reached = self._fold(cur, self._side_positions(cur), None)
             cur.execute(f"CREATE SCHEMA {retired}")
             for projection in self.fresh:
                 for table in projection.tables:
                     cur.execute(f"ALTER TABLE IF EXISTS {live}.{table} SET SCHEMA {retired}")
                     cur.execute(f"ALTER TABLE {self.schema}.{table} SET SCHEMA {live}")
-                cur.execute(
-                    f"UPDATE {live}.{POSITIONS_TABLE} SET position = ?, status = NULL, error = NULL "
-                    "WHERE name = ?",
-                    (reached[projection.name], projection.name),
-                )
+                set_position(cur, projection.name, reached[projection.name], clear=True, schema=live)
             cur.execute(f"NOTIFY {ADVANCED_CHANNEL}")
         with self.live.transaction() as cur:
             cur.execute(f"DROP SCHEMA {retired} CASCADE")
@@ -275,8 +262,5 @@ class Rebuild:
                             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                             [tuple(row[c] for c in columns) for row in rows],
                         )
-                live_cur.execute(
-                    f"UPDATE {POSITIONS_TABLE} SET position = ?, status = NULL, error = NULL WHERE name = ?",
-                    (reached[projection.name], projection.name),
-                )
+                set_position(live_cur, projection.name, reached[projection.name], clear=True)
         return min(reached.values())

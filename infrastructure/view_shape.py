@@ -11,7 +11,8 @@ import logging
 from collections.abc import Sequence
 
 from infrastructure.database import Cursor, Database
-from infrastructure.projection_runner import POSITIONS_TABLE, SCHEMA_LOCK_KEY
+from infrastructure.projection_runner import SCHEMA_LOCK_KEY
+from infrastructure.projection_state import POSITIONS_TABLE, set_position
 from projections.base import Projection
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def retire_outdated_views(db: Database, projections: Sequence[Projection]) -> li
             for table in projection.tables:
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
             if _positions_exist(cur, db.dialect):
-                cur.execute(f"UPDATE {POSITIONS_TABLE} SET position = 0 WHERE name = ?", (projection.name,))
+                set_position(cur, projection.name, 0)
             log.warning("view %s predates its columns: dropped, folded again from the log", projection.name)
             retired.append(projection.name)
     return retired

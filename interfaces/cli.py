@@ -21,12 +21,12 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def projections_status(args: argparse.Namespace) -> int:
+    from infrastructure.projection_state import progress_rows
     from interfaces.bootstrap import Container
-    from interfaces.http.handlers.projections import projection_rows
 
     container = Container(Settings())
     try:
-        rows = projection_rows(container)
+        rows = progress_rows(container.db, container.log, [p.name for p in container.projections])
     finally:
         container.close()
     if args.json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.base import ViewCursor
+from projections.base import ViewCursor, in_tenants
 
 
 def run_backend(cur: ViewCursor, run_id: str) -> dict[str, Any]:
@@ -30,10 +30,7 @@ def profiles(
 ) -> list[dict[str, Any]]:
     """Every configured profile and every profile seen on a visible run, by name; backends that
     serve no run now are left out of `runsByBackend`."""
-    where, params = "1 = 1", []
-    if tenants is not None:
-        where = f"tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})"
-        params = list(tenants)
+    where, params = in_tenants(tenants)
     active = cur.execute(
         f"SELECT profile, SUM(active_runs) AS n FROM backend_profile_counts WHERE {where} GROUP BY profile",
         params,

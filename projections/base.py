@@ -21,6 +21,18 @@ class ViewCursor(Protocol):
     def rowcount(self) -> int: ...
 
 
+def within(column: str, values: Sequence[Any]) -> str:
+    """`column IN (?, ...)` over these values (their parameters); no values match no row."""
+    return f"{column} IN ({', '.join('?' for _ in values) or 'NULL'})"
+
+
+def in_tenants(tenants: Sequence[str] | None, column: str = "tenant_id") -> tuple[str, list[Any]]:
+    """The condition keeping a principal's tenants (`None`: every tenant), and its parameters."""
+    if tenants is None:
+        return "1 = 1", []
+    return within(column, tenants), list(tenants)
+
+
 class ProjectionStalledError(AgentRunError):
     """A read needs a projection past an event it cannot fold (a poison event): 503 naming it."""
 

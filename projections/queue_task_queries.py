@@ -6,7 +6,8 @@ from typing import Any
 
 import orjson
 
-from projections.base import ViewCursor
+from projections.base import ViewCursor, in_tenants
+from projections.cursors import cut_page, keyset_after
 
 QUEUE_ORDER = ("neg_priority", "created_us", "task_id")
 CHANGE_ORDER = ("version", "task_id")
@@ -17,11 +18,8 @@ def conditions(
     tenants: list[str] | None, queue: str | None, state: str | None = None
 ) -> tuple[list[str], list[Any]]:
     """The WHERE conditions (and their parameters) limiting rows to tenants, a queue, a state."""
-    where = ["1 = 1"]
-    params: list[Any] = []
-    if tenants is not None:
-        where.append(f"tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
-        params.extend(tenants)
+    tenant_condition, params = in_tenants(tenants)
+    where = [tenant_condition]
     if queue is not None:
         where.append("queue = ?")
         params.append(queue)
@@ -49,14 +47,13 @@ def list_tasks(
         params.append(updated_after)
     columns = ", ".join(order)
     if after is not None:
-        where.append(f"({columns}) > ({', '.join('?' for _ in order)})")
+        where.append(keyset_after(order))
         params.extend(after)
     rows = cur.execute(
         f"SELECT * FROM queue_tasks WHERE {' AND '.join(where)} ORDER BY {columns} LIMIT ?",
         (*params, limit + 1),
     ).fetchall()
-    page = rows[:limit]
-    next_key = [page[-1][column] for column in order] if len(rows) > limit else None
+    page, next_key = cut_page(rows, limit, order)
     return [to_task(row) for row in page], next_key
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.base import ViewCursor
+from projections.base import ViewCursor, in_tenants
 
 TABLES = {
     "session_counts": (
@@ -97,10 +97,8 @@ def counts(
     cur: ViewCursor, *, tenants: list[str] | None, backend_profile: str | None, reader_id: str | None
 ) -> dict[str, int]:
     """The tab counts for a principal's tenants (and a profile), read from the counters."""
-    where, params = ["1 = 1"], []
-    if tenants is not None:
-        where.append(f"tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
-        params.extend(tenants)
+    tenant_condition, params = in_tenants(tenants)
+    where = [tenant_condition]
     if backend_profile is not None:
         where.append("backend_profile = ?")
         params.append(backend_profile)

@@ -6,7 +6,8 @@ from typing import Any
 
 import orjson
 
-from projections.base import ViewCursor
+from projections.base import ViewCursor, in_tenants
+from projections.cursors import cut_page, keyset_after
 
 LIST_STATES = ("default", "running", "unread", "terminal", "idle", "all")
 EXECUTION_STATES = ("idle", "running", "terminal")
@@ -88,8 +89,7 @@ def list_sessions(
         f"ORDER BY {order}",
         (*args, limit + 1, reader_id),
     ).fetchall()
-    page = rows[:limit]
-    next_key = [page[-1][column] for column in ATTENTION_ORDER] if len(rows) > limit else None
+    page, next_key = cut_page(rows, limit, ATTENTION_ORDER)
     return [to_summary(row, reader_id) for row in page], next_key
 
 
@@ -123,7 +123,7 @@ def _range(
     where.append("t.execution_state = ?")
     params.append(execution_state)
     if keyset is not None:
-        where.append("(t.neg_activity, t.session_id) > (?, ?)")
+        where.append(keyset_after(("t.neg_activity", "t.session_id")))
         params += keyset
     if segment == _UNREAD and reader_id is not None:
         # Unread: no cursor of the reader at the session's version (one primary-key probe a row).
@@ -151,21 +151,18 @@ def list_changed(
     after: list[Any] | None,
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """Sessions whose version is above `since`, by version ascending (the version index's range)."""
-    where = ["s.version > ?"]
-    params: list[Any] = [reader_id, since]
-    if tenants is not None:
-        where.append(f"s.tenant_id IN ({', '.join('?' for _ in tenants) or 'NULL'})")
-        params.extend(tenants)
+    tenant_condition, tenant_params = in_tenants(tenants, "s.tenant_id")
+    where = ["s.version > ?", tenant_condition]
+    params: list[Any] = [reader_id, since, *tenant_params]
     if backend_profile is not None:
         where.append("s.backend_profile = ?")
         params.append(backend_profile)
     if after is not None:
-        where.append("(s.version, s.session_id) > (?, ?)")
+        where.append(keyset_after(("s.version", "s.session_id")))
         params.extend(after)
     query = f"SELECT * FROM ({_SUMMARY} WHERE {' AND '.join(where)}) q WHERE {_STATE_FILTERS[state]}"
     rows = cur.execute(f"{query} ORDER BY version, session_id LIMIT ?", (*params, limit + 1)).fetchall()
-    page = rows[:limit]
-    next_key = [page[-1][column] for column in CHANGE_ORDER] if len(rows) > limit else None
+    page, next_key = cut_page(rows, limit, CHANGE_ORDER)
     return [to_summary(row, reader_id) for row in page], next_key
 
 

@@ -13,12 +13,11 @@ from application.access import SYSTEM
 from application.errors import NotFoundError
 from application.projection_skips import ProjectionSkips
 from domain.errors import ConflictError
-from infrastructure.projection_state import StallBoard, states
+from infrastructure.projection_state import StallBoard, progress_rows, states
 from infrastructure.rebuild import Rebuild
 from infrastructure.settings import Settings
 from infrastructure.signals import poll_until
 from interfaces.bootstrap import Container, all_projections, utc_now
-from interfaces.http.handlers.projections import projection_rows
 from projections.base import ProjectionStalledError
 from tests.support.poison import POISON_TYPE, POISONED, store_poison
 
@@ -69,7 +68,7 @@ def wait_stalled(c: Container, since: str | None = None) -> dict[str, Any]:
         stall = stall_of(c)
         return stall is not None and stall["since"] != since
 
-    assert poll_until(stalled, c.advanced_signal, 15, 0.05), projection_rows(c)
+    assert poll_until(stalled, c.advanced_signal, 15, 0.05), rows_of(c)
     stall = stall_of(c)
     assert stall is not None
     return stall
@@ -100,7 +99,7 @@ def test_a_poison_event_stalls_only_its_projection_until_skipped(started: Contai
     # The others keep up, and reads of them with minPosition answer.
     assert c.views.wait_for(head, 10, OTHERS)
     c.queue_tasks.stats(SYSTEM, "q", head)
-    rows = {row["name"]: row for row in projection_rows(c)}
+    rows = {row["name"]: row for row in rows_of(c)}
     assert rows[POISONED]["status"] == "stalled" and rows[POISONED]["error"] == stall
     # Stalled just before the poison: the read marks' creation, stored with it, is folded.
     assert before["position"] < rows[POISONED]["position"] == poison - 1
@@ -145,3 +144,7 @@ def test_a_poison_event_stalls_only_its_projection_until_skipped(started: Contai
         assert diff.equal, [d.describe() for d in diff.differences[:5]]
     finally:
         c2.close()
+
+
+def rows_of(c: Container) -> list[dict[str, Any]]:
+    return progress_rows(c.db, c.log, [p.name for p in c.projections])

@@ -17,7 +17,8 @@ from domain.outcome import Outcome
 from infrastructure import view_diff
 from infrastructure.database import Database, SqliteDatabase
 from infrastructure.event_log import EventLog
-from infrastructure.projection_runner import POSITIONS_TABLE, ProjectionRunner, create_tables
+from infrastructure.projection_runner import ProjectionRunner, create_tables
+from infrastructure.projection_state import states
 from infrastructure.signals import Signal
 from infrastructure.view_diff import primary_key  # noqa: F401 - re-exported for tests
 from projections.base import Projection, ViewCursor
@@ -55,8 +56,7 @@ def dump_views(db: Database, projections: Sequence[Projection]) -> Views:
 
 def positions(db: Database, projections: Sequence[Projection]) -> dict[str, int]:
     names = {p.name for p in projections}
-    rows = db.fetchall(f"SELECT name, position FROM {POSITIONS_TABLE}")
-    return {row["name"]: int(row["position"]) for row in rows if row["name"] in names}
+    return {name: state.position for name, state in states(db).items() if name in names}
 
 
 def rebuild_views(log: EventLog, projections: Sequence[Projection]) -> Views:
