@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,6 +19,9 @@ from typing import Any, Protocol
 from application.access import EVENTS, Principal
 from domain.base import event_name
 from domain.timestamps import iso
+from projections import event_index
+from projections.base import ViewCursor
+from projections.event_index import scope_of
 
 EVENTS_PERMISSION = EVENTS  # kept for importers; the name is defined once in access
 # A page stops after examining this many events, so a sparse filter cannot pin a thread.
@@ -39,6 +43,18 @@ class LogSource(Protocol):
     def aggregate(self, aggregate_id: str, upto_version: int | None = None) -> list[tuple[int, Any]]: ...
 
     def head(self) -> int: ...
+
+    def at(self, positions: list[int]) -> list[tuple[int, Any]]:
+        """(position, event) at these positions, in position order."""
+        ...
+
+
+class IndexViews(Protocol):
+    """Where the event index is read: how far it reached, and its rows."""
+
+    def processed(self, names: list[str] | None = None) -> int: ...
+
+    def read(self) -> AbstractContextManager[ViewCursor]: ...
 
 
 def camel(name: str) -> str:
@@ -84,13 +100,7 @@ class Scope:
 
     @classmethod
     def of_created(cls, created: Any) -> Scope:
-        aggregate_type = event_name(created).rsplit(".", 1)[0]
-        run_id = created.originator_id if aggregate_type == "Run" else getattr(created, "run_id", None)
-        session_id = getattr(created, "session_id", None)
-        session_ref = getattr(created, "session_ref", None)
-        if session_id is None and isinstance(session_ref, dict):
-            session_id = session_ref.get("sessionId")
-        return cls(getattr(created, "tenant_id", None), run_id, session_id)
+        return cls(*scope_of(created))
 
 
 @dataclass(frozen=True)
@@ -134,8 +144,9 @@ class Scan:
 class EventLogUseCases:
     """Pages of the log for `/events`, the SSE tail and the CLI."""
 
-    def __init__(self, source: LogSource, cache_size: int = 100_000) -> None:
+    def __init__(self, source: LogSource, cache_size: int = 100_000, index: IndexViews | None = None) -> None:
         self.source = source
+        self.index = index
         self._scopes: OrderedDict[str, Scope] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -152,6 +163,33 @@ class EventLogUseCases:
         """Matching, visible events after `after`, examining at most `budget` events."""
         if flt.aggregate_id is not None:
             return self._scan_aggregate(principal, after, limit, flt)
+        refs = flt.run_id is not None or flt.session_id is not None
+        if self.index is None or (principal.all_tenants and not flt.types and not refs):
+            return self._scan_log(principal, after, limit, flt, budget)
+        # The index answers up to the position it reached; only the log above it is scanned, so
+        # a lagging index is slower, never wrong (ADR 0042).
+        upto = self.index.processed([event_index.NAME])
+        if upto <= after:
+            return self._scan_log(principal, after, limit, flt, budget)
+        with self.index.read() as cur:
+            positions = event_index.matching_positions(
+                cur,
+                after=after,
+                upto=upto,
+                limit=limit,
+                tenants=principal.tenant_filter(),
+                types=sorted(flt.types),
+                run_id=flt.run_id,
+                session_id=flt.session_id,
+            )
+        items = [event_item(p, e) for p, e in self.source.at(positions)] if positions else []
+        if len(positions) >= limit:
+            return Scan(items, positions[-1], False)
+        rest = self._scan_log(principal, upto, limit - len(items), flt, budget)
+        return Scan(items + rest.items, rest.last, rest.at_end)
+
+    def _scan_log(self, principal: Principal, after: int, limit: int, flt: EventFilter, budget: int) -> Scan:
+        """The log itself in position order, each event checked in Python."""
         items: list[dict[str, Any]] = []
         last = after
         examined = 0

@@ -83,6 +83,40 @@ class LogReader:
             for r in rows
         ]
 
+    def at(self, positions: list[int]) -> list[tuple[int, Any]]:
+        """(position, event) at these positions (those the log holds), in position order."""
+        if not positions:
+            return []
+        if self._pool is None:
+            column = "notification_id" if self.log.is_postgres else "rowid"
+            marks = ", ".join("?" for _ in positions)
+            rows = self.log._query(
+                f"SELECT {column} AS position, originator_id, originator_version, topic, state "
+                f"FROM {self.log.table} WHERE {column} IN ({marks}) ORDER BY {column}",
+                tuple(positions),
+            )
+            keys = ("position", "originator_id", "originator_version", "topic", "state")
+            found = [tuple(r[k] for k in keys) for r in rows]
+        else:
+            with self._connection() as conn:
+                found = conn.execute(
+                    "SELECT notification_id, originator_id, originator_version, topic, state "
+                    f"FROM {self.log.table} WHERE notification_id = ANY(%s) ORDER BY notification_id",
+                    (positions,),
+                ).fetchall()
+        return [
+            (
+                int(r[0]),
+                self.log.decode(
+                    Notification(
+                        id=int(r[0]), originator_id=r[1], originator_version=r[2], topic=r[3],
+                        state=bytes(r[4]),
+                    )
+                ),
+            )
+            for r in found
+        ]
+
     def aggregate(self, aggregate_id: str, upto_version: int | None = None) -> list[tuple[int, Any]]:
         """(position, event) of an aggregate's events, in version order (up to a version if given)."""
         top = upto_version if upto_version is not None else 2**62

@@ -1,1 +1,0 @@
-"""Handlers: parse → call one use case → shape the reply."""
