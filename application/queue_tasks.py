@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
 from application import access
@@ -23,28 +24,17 @@ BULK_PAGE = 100
 
 
 def queue_task_record(task: QueueTask, position: int) -> dict[str, Any]:
-    """The wire QueueTask; its `version` is the log position of its last event."""
-    return {
-        "id": task.id,
-        "tenantId": task.tenant_id,
-        "projectId": task.project_id,
-        "queue": task.queue,
-        "lane": task.lane,
-        "priority": task.priority,
-        "payload": task.payload,
-        "payloadHash": task.payload_hash,
-        "idempotencyKey": task.idempotency_key,
-        "state": task.state,
-        "version": position,
-        "latestAttempt": task.latest_attempt,
-        "sessionPath": task.session_path,
-        "attempts": task.attempts,
-        "createdAt": iso(task.created_at),
-        "updatedAt": iso(task.updated_at),
-        "cancelledAt": iso(task.cancelled_at),
-        "cancelReason": task.cancel_reason,
-        "position": position,
-    }
+    """The wire QueueTask of a task held, as the view would give it at `position`."""
+
+    def value(column: str) -> Any:
+        if column == "task_id":
+            return task.id
+        if column == "version":
+            return position
+        found = getattr(task, column)
+        return iso(found) if isinstance(found, datetime) else found
+
+    return queue_task_queries.task_record(value)
 
 
 class QueueTaskUseCases(UseCases):

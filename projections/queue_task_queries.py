@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -73,25 +74,40 @@ def get_read_cursor(cur: ViewCursor, task_id: str, reader_id: str) -> dict[str, 
     ).fetchone()
 
 
+# The wire QueueTask: each field and the view column it is read from. The aggregate's attributes
+# bear the same names, so the use cases build the same record from a task they hold.
+WIRE_FIELDS = {
+    "id": "task_id",
+    "tenantId": "tenant_id",
+    "projectId": "project_id",
+    "queue": "queue",
+    "lane": "lane",
+    "priority": "priority",
+    "payload": "payload",
+    "payloadHash": "payload_hash",
+    "idempotencyKey": "idempotency_key",
+    "state": "state",
+    "version": "version",
+    "latestAttempt": "latest_attempt",
+    "sessionPath": "session_path",
+    "attempts": "attempts",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "cancelledAt": "cancelled_at",
+    "cancelReason": "cancel_reason",
+    "position": "version",
+}
+
+
+def task_record(value: Callable[[str], Any]) -> dict[str, Any]:
+    """The wire QueueTask, from each column's value; its `version` is its last event's position."""
+    return {field: value(column) for field, column in WIRE_FIELDS.items()}
+
+
 def to_task(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["task_id"],
-        "tenantId": row["tenant_id"],
-        "projectId": row["project_id"],
-        "queue": row["queue"],
-        "lane": row["lane"],
-        "priority": row["priority"],
+    decoded = {
+        **row,
         "payload": orjson.loads(row["payload"]),
-        "payloadHash": row["payload_hash"],
-        "idempotencyKey": row["idempotency_key"],
-        "state": row["state"],
-        "version": row["version"],
-        "latestAttempt": orjson.loads(row["latest_attempt"]) if row["latest_attempt"] else None,
-        "sessionPath": row["session_path"],
-        "attempts": row["attempts"],
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
-        "cancelledAt": row["cancelled_at"],
-        "cancelReason": row["cancel_reason"],
-        "position": row["version"],
+        "latest_attempt": orjson.loads(row["latest_attempt"]) if row["latest_attempt"] else None,
     }
+    return task_record(decoded.__getitem__)
