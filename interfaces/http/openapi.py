@@ -155,6 +155,8 @@ def _bound_integers(node: Any) -> None:
 
 
 def _operation_id(e: Endpoint) -> str:
-    """`<handler module>_<handler>`: unique, since a module's handlers have distinct names."""
-    module = e.handler.__module__.rsplit(".", 1)[-1]
-    return f"{module}_{e.handler.__name__}"
+    """`<resource>_<handler>` (`runs_list_events`): unique, since a module's handlers have distinct names."""
+    parts = e.handler.__module__.split(".")
+    # A resource's handlers live in `interfaces/http/<resource>/handlers.py`: the package names them.
+    resource = parts[-2] if parts[-1] == "handlers" else parts[-1]
+    return f"{resource}_{e.handler.__name__}"

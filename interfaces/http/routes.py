@@ -2,49 +2,44 @@
 
 from __future__ import annotations
 
-from interfaces.http.endpoint import Endpoint
-from interfaces.http.handlers import (
-    backends,
-    commands,
-    console,
-    events,
-    inference,
-    ops,
-    projections,
-    queue,
-    runs,
-    sessions,
-    workers,
-)
-from interfaces.http.models_backends import (
+from interfaces.http.backends import handlers as backends
+from interfaces.http.backends.models import (
     BackendProfileList,
     BackendResolvedOut,
     MinPositionQuery,
     ResolveBackend,
     RunBackendOut,
 )
-from interfaces.http.models_console import ConsoleLogin, ConsoleSessionOut, SessionCountsOut
-from interfaces.http.models_events import AuditOut, AuditQuery, EventPage, EventsQuery, ProjectionStatusList
-from interfaces.http.models_inference import (
+from interfaces.http.commands import handlers as commands
+from interfaces.http.commands.models import (
+    CommandOut,
+    CommandPage,
+    CommandPageQuery,
+    CreateCommand,
+    FinishCommand,
+)
+from interfaces.http.console import handlers as console
+from interfaces.http.console.models import ConsoleLogin, ConsoleSessionOut
+from interfaces.http.endpoint import Endpoint
+from interfaces.http.events import handlers as events
+from interfaces.http.events.models import AuditOut, AuditQuery, EventPage, EventsQuery
+from interfaces.http.inference import handlers as inference
+from interfaces.http.inference.models import (
     EnqueueTask,
     InferBody,
     InferenceTaskOut,
     InferenceTaskPage,
-    LlmList,
     PostChunk,
     PostResult,
-    RegisteredWorkerOut,
-    RegisterWorker,
-    RegistryQuery,
     TaskListQuery,
     TaskQuery,
-    WakeResult,
-    WakeResultOut,
-    WorkerList,
-    WorkerOut,
-    WorkerState,
 )
-from interfaces.http.models_queue import (
+from interfaces.http.ops import handlers as ops
+from interfaces.http.ops.models import HealthOut
+from interfaces.http.projections import handlers as projections
+from interfaces.http.projections.models import ProjectionStatusList
+from interfaces.http.queue import handlers as queue
+from interfaces.http.queue.models import (
     CancelMatching,
     CancelMatchingOut,
     CancelQueueTask,
@@ -59,17 +54,13 @@ from interfaces.http.models_queue import (
     QueueViewQuery,
     RecordAttempt,
 )
-from interfaces.http.models_runs import (
+from interfaces.http.runs import handlers as runs
+from interfaces.http.runs.models import (
     AppendRunEvent,
     AppendRunEvents,
     Cancel,
     ClaimRun,
-    CommandOut,
-    CommandPage,
-    CommandPageQuery,
-    CreateCommand,
     CreateRun,
-    FinishCommand,
     FinishRun,
     Heartbeat,
     RecordRunnerJob,
@@ -82,12 +73,12 @@ from interfaces.http.models_runs import (
     RunnerJobQuery,
     RunnerOut,
     RunOut,
-    SeqPageQuery,
 )
-from interfaces.http.models_sessions import (
-    HealthOut,
+from interfaces.http.sessions import handlers as sessions
+from interfaces.http.sessions.models import (
     MarkRead,
     MarkReadOut,
+    SessionCountsOut,
     SessionCountsQuery,
     SessionListQuery,
     SessionPage,
@@ -95,6 +86,19 @@ from interfaces.http.models_sessions import (
     SessionSummaryOut,
     TracePage,
     TraceQuery,
+)
+from interfaces.http.wire import SeqPageQuery
+from interfaces.http.workers import handlers as workers
+from interfaces.http.workers.models import (
+    LlmList,
+    RegisteredWorkerOut,
+    RegisterWorker,
+    RegistryQuery,
+    WakeResult,
+    WakeResultOut,
+    WorkerList,
+    WorkerOut,
+    WorkerState,
 )
 
 API_PREFIX = "/api/v1"

@@ -44,6 +44,12 @@ class PageQuery(Query):
     min_position: QueryInt | None = None
 
 
+class SeqPageQuery(Query):
+    after_seq: QueryInt = 0
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+
+
 class ErrorBody(Out):
     kind: str
     message: str

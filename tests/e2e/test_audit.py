@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from interfaces.http.models_events import AuditOut
+from interfaces.http.events.models import AuditOut
 from tests.support.server import Api, Server, error_kind
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.models_backends import BackendResolvedOut, RunBackendOut
+from interfaces.http.backends.models import BackendResolvedOut, RunBackendOut
 from tests.support.server import Api, Server, error_kind, unique
 
 

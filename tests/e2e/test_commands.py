@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.models_runs import CommandOut, CommandPage
+from interfaces.http.commands.models import CommandOut, CommandPage
 from tests.support.server import Api, Server, error_kind, unique
 
 COMMAND_FIELDS = {

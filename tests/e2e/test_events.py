@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.models_events import EventPage
+from interfaces.http.events.models import EventPage
 from tests.support.server import Api, Server, error_kind, unique
 from tests.support.tail import read_tail
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from interfaces.http.models_queue import QueueReadCursorOut, QueueTaskOut
+from interfaces.http.queue.models import QueueReadCursorOut, QueueTaskOut
 from tests.support.server import Api, Server, error_kind, unique
 
 TASK_FIELDS = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.models_queue import QueueCommanderOut, QueueStatsOut, QueueTaskPage
+from interfaces.http.queue.models import QueueCommanderOut, QueueStatsOut, QueueTaskPage
 from tests.support.server import Api, Server, error_kind, unique
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.models_runs import RunEventBatchOut, RunEventOut, RunEventPage
+from interfaces.http.runs.models import RunEventBatchOut, RunEventOut, RunEventPage
 from tests.support.server import Api, Server, error_kind, unique
 
 EVENT_TYPES = [

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.models_runs import RunnerJobList, RunnerJobOut, RunnerOut
+from interfaces.http.runs.models import RunnerJobList, RunnerJobOut, RunnerOut
 from tests.support.server import Api, Server, error_kind, unique
 
 JOB_FIELDS = {

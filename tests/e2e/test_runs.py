@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from interfaces.http.models_runs import RunEventPage, RunOut
+from interfaces.http.runs.models import RunEventPage, RunOut
 from tests.support.server import Api, Server, error_kind, unique
 
 RUN_FIELDS = {

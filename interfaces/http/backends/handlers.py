@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from interfaces.http.backends.models import MinPositionQuery
 from interfaces.http.endpoint import Call
-from interfaces.http.models_backends import MinPositionQuery
 
 
 def resolve_backend(call: Call) -> Any:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from interfaces.http.commands.models import CommandPageQuery
 from interfaces.http.endpoint import Call, page
-from interfaces.http.handlers.runs import after_seq
-from interfaces.http.models_runs import CommandPageQuery
+from interfaces.http.runs.handlers import after_seq
 
 
 def create_command(call: Call) -> tuple[int, Any]:

@@ -13,8 +13,8 @@ from application.errors import UnauthorizedError
 from domain.errors import SchemaInvalidError
 from infrastructure.browser_sessions import BrowserSession, csrf_of
 from interfaces.http.auth import CSRF_HEADER, SESSION_COOKIE, check_csrf
+from interfaces.http.console.models import ConsoleLogin
 from interfaces.http.endpoint import Call
-from interfaces.http.models_console import ConsoleLogin
 
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values())
 

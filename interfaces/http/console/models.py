@@ -1,4 +1,4 @@
-"""Wire models of console logins."""
+"""Wire models of console logins and sessions."""
 
 from __future__ import annotations
 
@@ -20,10 +20,3 @@ class ConsoleSessionOut(Out):
     permissions: list[str]
 
 
-class SessionCountsOut(Out):
-    running: int
-    unread: int
-    terminal: int
-    idle: int
-    all: int
-    default: int

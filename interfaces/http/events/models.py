@@ -1,11 +1,10 @@
-"""Wire models of the event log, its tail, audit and projections status."""
+"""Wire models of the event log, its tail and audit."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
-from pydantic import Field, RootModel
+from pydantic import Field
 
 from interfaces.http.limits import QueryInt
 from interfaces.http.wire import JsonObject, Out, Query
@@ -51,25 +50,3 @@ class AuditOut(Out):
     history: list[EventItem]
 
 
-class ProjectionError(Out):
-    """What stalled a projection: the event it cannot fold (ADR 0031)."""
-
-    position: int
-    event_type: str
-    message: str
-    since: str
-
-
-class ProjectionStatus(Out):
-    name: str
-    position: int
-    head_position: int
-    lag: int
-    status: Literal["caught-up", "catching-up", "stalled"] = Field(
-        description="`stalled`: the projection failed on the event at `error.position` again and again"
-    )
-    error: ProjectionError | None = None
-
-
-class ProjectionStatusList(RootModel[list[ProjectionStatus]]):
-    pass

@@ -2,62 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import orjson
 from sse_starlette import ServerSentEvent
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from application.infer import Chunk
+from interfaces.http.deferred import DeferredResponse
 from interfaces.http.endpoint import Call, json_response, page
-from interfaces.http.errors import error_response, from_exception
-from interfaces.http.models_inference import TaskListQuery, TaskQuery
+from interfaces.http.errors import error_response
+from interfaces.http.inference.models import TaskListQuery, TaskQuery
 from interfaces.http.sse import event, sse_response
 
 INFER_WAIT_MS = 600_000
-
-
-class DeferredResponse(Response):
-    """A response produced by awaiting, so a long wait holds no handler thread.
-
-    The wait ends early when the client disconnects: nobody is left to answer.
-    """
-
-    def __init__(
-        self,
-        produce: Callable[[], Awaitable[Response]],
-        on_disconnect: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        super().__init__(status_code=200)
-        self.produce = produce
-        self.on_disconnect = on_disconnect
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response: Response | None = None
-        left = False
-        async with anyio.create_task_group() as group:
-
-            async def watch() -> None:
-                nonlocal left
-                # The request body was read before the handler ran: what comes now is a disconnect.
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                left = True
-                group.cancel_scope.cancel()
-
-            group.start_soon(watch)
-            try:
-                response = await self.produce()
-            except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
-                response = from_exception(error)
-            group.cancel_scope.cancel()
-        if left and self.on_disconnect is not None:
-            await self.on_disconnect()
-        if response is not None:
-            await response(scope, receive, send)
 
 
 def enqueue(call: Call) -> tuple[int, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from interfaces.http.endpoint import Call, page
-from interfaces.http.models_queue import QueueTaskListQuery, QueueViewQuery
+from interfaces.http.queue.models import QueueTaskListQuery, QueueViewQuery
 
 
 def create_task(call: Call) -> tuple[int, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from interfaces.http import limits
 from interfaces.http.endpoint import Call, page
-from interfaces.http.models_runs import RunnerJobQuery, SeqPageQuery
+from interfaces.http.runs.models import RunnerJobQuery
+from interfaces.http.wire import SeqPageQuery
 
 
 def create_run(call: Call) -> tuple[int, Any]:

@@ -1,4 +1,4 @@
-"""Wire models of runs, run events, commands, runners and runner jobs."""
+"""Wire models of runs, run events, runners and runner jobs."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from domain.outcome import Outcome
-from interfaces.http.limits import QueryInt
+from interfaces.http.commands.models import FinishCommand, Id, TerminalStatus
 from interfaces.http.wire import Body, JsonObject, Out, Query
 
-Id = str
-TerminalStatus = Literal["completed", "failed", "blocked", "cancelled"]
 NonEmptyStr = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -54,31 +51,12 @@ class AppendRunEvents(Body):
     events: list[AppendRunEvent] = Field(min_length=1, max_length=500)
 
 
-class FinishCommand(Body):
-    terminal_status: TerminalStatus
-    failure_kind: str | None = None
-    failure_message: str | None = None
-    thread_id: str | None = None
-    turn_id: str | None = None
-
-    def outcome(self) -> Outcome:
-        return Outcome(
-            self.terminal_status, self.failure_kind, self.failure_message, self.thread_id, self.turn_id
-        )
-
-
 class FinishRun(FinishCommand):
     claim_epoch: int | None = Field(default=None, ge=0)
 
 
 class Cancel(Body):
     reason: str | None = Field(default=None, max_length=2000)
-
-
-class CreateCommand(Body):
-    type: Literal["turn", "steer", "interrupt"]
-    payload: JsonObject
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class RegisterRunner(Body):
@@ -97,18 +75,6 @@ class RecordRunnerJob(Body):
     source_commit: NonEmptyStr
     service_account_name: str | None = None
     result: JsonObject | None = None
-
-
-class SeqPageQuery(Query):
-    after_seq: QueryInt = 0
-    limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = None
-
-
-class CommandPageQuery(SeqPageQuery):
-    """Commands page like every list (max 100); only run events go up to 500."""
-
-    limit: int = Field(default=50, ge=1, le=100)
 
 
 class RunnerJobQuery(Query):
@@ -153,27 +119,6 @@ class RunEventBatchOut(Out):
     items: list[RunEventOut]
     count: int
     position: int
-
-
-class CommandOut(Out):
-    id: Id
-    run_id: Id
-    seq: int
-    type: Literal["turn", "steer", "interrupt"]
-    payload: JsonObject
-    state: Literal["pending", "acknowledged", "completed", "failed", "cancelled"]
-    idempotency_key: str | None
-    payload_hash: str
-    created_at: str
-    updated_at: str
-    acknowledged_at: str | None
-    position: int
-
-
-class CommandPage(Out):
-    items: list[CommandOut]
-    count: int
-    next_cursor: str | None
 
 
 class RunnerOut(Out):

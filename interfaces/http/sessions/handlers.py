@@ -6,7 +6,7 @@ from typing import Any
 
 from interfaces.http import limits
 from interfaces.http.endpoint import Call, page
-from interfaces.http.models_sessions import SessionCountsQuery, SessionListQuery, SessionQuery, TraceQuery
+from interfaces.http.sessions.models import SessionCountsQuery, SessionListQuery, SessionQuery, TraceQuery
 
 
 def get_session(call: Call) -> Any:

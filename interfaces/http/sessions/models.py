@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from interfaces.http.limits import QueryInt
-from interfaces.http.models_runs import RunEventOut
+from interfaces.http.runs.models import RunEventOut
 from interfaces.http.wire import Body, JsonObject, Out, PageQuery, Query
 
 
@@ -100,10 +100,10 @@ class MarkReadOut(Out):
     position: int
 
 
-class HealthOut(Out):
-    adapter: Literal["postgres", "sqlite"]
-    ready: bool
-    reachable: bool
-    migration_ready: bool
-    failure_kind: str | None
-    message: str | None
+class SessionCountsOut(Out):
+    running: int
+    unread: int
+    terminal: int
+    idle: int
+    all: int
+    default: int

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from interfaces.http.endpoint import Call
-from interfaces.http.models_inference import RegistryQuery
 from interfaces.http.sse import ServerSentEvent, event, sse_response
+from interfaces.http.workers.models import RegistryQuery
 
 
 def register_worker(call: Call) -> Any:

@@ -1,0 +1,1 @@
+"""The backends routes: handlers and their wire models."""

@@ -1,0 +1,1 @@
+"""The commands routes: handlers and their wire models."""

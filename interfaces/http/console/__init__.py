@@ -1,0 +1,1 @@
+"""The console routes: handlers and their wire models."""

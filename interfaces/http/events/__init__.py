@@ -1,0 +1,1 @@
+"""The events routes: handlers and their wire models."""

@@ -1,0 +1,1 @@
+"""The inference routes: handlers and their wire models."""

@@ -1,0 +1,1 @@
+"""The ops routes: handlers and their wire models."""

@@ -1,0 +1,1 @@
+"""The projections routes: handlers and their wire models."""

@@ -1,0 +1,1 @@
+"""The queue routes: handlers and their wire models."""

@@ -1,0 +1,1 @@
+"""The runs routes: handlers and their wire models."""

@@ -1,0 +1,1 @@
+"""The sessions routes: handlers and their wire models."""

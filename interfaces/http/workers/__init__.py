@@ -1,0 +1,1 @@
+"""The workers routes: handlers and their wire models."""
