@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import AliasChoices, Field
@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     sse_keepalive: float = Field(default=15.0, gt=0, le=15, validation_alias="AGENTRUN_SSE_KEEPALIVE")
     # How long a console login lasts (seconds), whatever the activity: then log in again (ADR 0034).
     ui_session_ttl: float = Field(default=12 * 3600, gt=0, validation_alias="AGENTRUN_UI_SESSION_TTL")
+    # The server's log lines: one JSON object each (for collectors), or text (for a terminal); ADR 0040.
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias="AGENTRUN_LOG_FORMAT")
     # JSON object of backend profile → its capabilities (any JSON object), shown by GET /backends.
     backend_profiles: str | None = Field(default=None, validation_alias="AGENTRUN_BACKEND_PROFILES")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from infrastructure.settings import Settings
+from interfaces import logs
 
 log = logging.getLogger("agentrun")
 
@@ -41,6 +42,7 @@ def create_server_app() -> Starlette:
     from interfaces.http.auth import TokenRegistry
 
     settings = Settings()
+    logs.configure(settings.log_format)  # this process may be a worker uvicorn spawned: set up its log
     token = admin_token(settings)
     tokens = None
     if token is not None:
@@ -54,6 +56,7 @@ def serve(host: str, port: int, workers: int | None, log_level: str) -> int:
     from interfaces.bootstrap import _version
 
     settings = Settings()
+    logs.configure(settings.log_format)
     count = default_workers(settings) if workers is None else workers
     if count < 1:
         raise SystemExit("--workers must be at least 1")
@@ -72,5 +75,8 @@ def serve(host: str, port: int, workers: int | None, log_level: str) -> int:
         port=port,
         workers=count if count > 1 else None,
         log_level=log_level,
+        # Our handler renders uvicorn's records too; the request log replaces its access log.
+        log_config=None,
+        access_log=False,
     )
     return 0

@@ -19,6 +19,7 @@ from interfaces.http.openai.routes import OPENAI, OPENAI_PREFIX, openai_fallback
 from interfaces.http.openai.wire import ErrorOut
 from interfaces.http.openapi import build_openapi
 from interfaces.http.request_context import RequestContext
+from interfaces.http.request_log import RequestLog
 from interfaces.http.routes import API, API_PREFIX, CONSOLE, OPS
 
 if TYPE_CHECKING:
@@ -56,4 +57,4 @@ def create_app(container: Container) -> Starlette:
 class _App(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so that every response (an unexpected error's too) echoes `X-Request-Id`.
-        return RequestContext(super().build_middleware_stack())
+        return RequestContext(RequestLog(super().build_middleware_stack()))

@@ -1,0 +1,45 @@
+"""Log records as lines (ADR 0040): a background failure and a record inside a request."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import orjson
+
+from infrastructure import event_metadata
+from infrastructure.event_metadata import EventMetadata
+from interfaces.logs import FIELDS, JsonFormatter, TextFormatter
+
+
+def record(message: str, exc_info: bool = False, **fields: object) -> logging.LogRecord:
+    info = sys.exc_info() if exc_info else None
+    made = logging.LogRecord("infrastructure.projection_runner", logging.ERROR, "f.py", 1, message, (), info)
+    if fields:
+        setattr(made, FIELDS, fields)
+    return made
+
+
+def test_a_background_failure_is_one_json_line_with_its_error_and_no_request() -> None:
+    try:
+        raise RuntimeError("fold failed")
+    except RuntimeError:
+        line = JsonFormatter().format(record("projection %s stalled", exc_info=True))
+    assert "\n" not in line
+    parsed = orjson.loads(line)
+    assert parsed["level"] == "error" and parsed["logger"] == "infrastructure.projection_runner"
+    assert parsed["error"] == {"type": "RuntimeError", "message": "fold failed"}
+    assert "RuntimeError" in parsed["traceback"]
+    assert "requestId" not in parsed and "principal" not in parsed
+
+
+def test_a_record_inside_a_request_carries_its_id_and_caller_and_fields() -> None:
+    token = event_metadata.begin(EventMetadata("alice", "req-1"))
+    try:
+        json_line = orjson.loads(JsonFormatter().format(record("GET /x 200", route="/x", status=200)))
+        text_line = TextFormatter().format(record("GET /x 200", route="/x", status=200))
+    finally:
+        event_metadata.end(token)
+    assert json_line["requestId"] == "req-1" and json_line["principal"] == "alice"
+    assert json_line["route"] == "/x" and json_line["status"] == 200
+    assert text_line.endswith("GET /x 200 route=/x status=200")
