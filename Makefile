@@ -15,8 +15,11 @@ $(VENV)/.installed: pyproject.toml
 serve: $(VENV)/.installed
 	$(VENV)/bin/agentrun serve --host $(HOST) --port $(PORT)
 
+# Every test, on PYTEST_JOBS xdist workers (0: in this process); one file per worker at a time, the
+# heavy timing-sensitive files on one worker (ADR 0041). PYTEST_ARGS adds pytest options.
+PYTEST_JOBS ?= 2
 test: lint /usr/bin/chromium
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 # The console's browser tests drive Debian's chromium; playwright never downloads a browser here.
 /usr/bin/chromium:

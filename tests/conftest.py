@@ -1,4 +1,9 @@
-"""Fixtures: every integration and end-to-end test runs on SQLite and on PostgreSQL."""
+"""Fixtures: every integration and end-to-end test runs on SQLite and on PostgreSQL.
+
+Markers are set here from the layout, so a file need not repeat them: `unit`, `integration` and `e2e`
+by folder, `postgres` on every test that runs on PostgreSQL (a `postgres` backend or server
+parameter, or marked so by hand), `slow` by hand on load and outage tests. CI runs them all.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,24 @@ from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 from tests.support.postgres import throwaway_database
 from tests.support.server import Server
+from tests.support.verify import verify_views
 
 BACKENDS = ["sqlite", "postgres"]
+LAYERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = Path(str(item.path)).parent.name
+        if layer in LAYERS:
+            item.add_marker(getattr(pytest.mark, layer))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres" in params.values():
+            item.add_marker(pytest.mark.postgres)
+        # Under `--dist loadgroup` a file runs on one xdist worker, so its module-scoped servers
+        # start once; files marked `xdist_group("heavy")` share one worker and run one at a time.
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(f"{layer}/{item.path.name}"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -41,14 +62,28 @@ def container(settings: Settings) -> Iterator[Container]:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server per backend for the whole run; tests isolate by unique ids."""
+    """One real server per backend (per xdist worker) for the run; tests isolate by unique ids.
+
+    When the last test using it is done, its views must equal a rebuild from the log (the real
+    `projections rebuild --verify`): whatever load the suite put on it, in whatever order.
+    """
     data_dir = tmp_path_factory.mktemp(f"server-{request.param}")
     if request.param == "sqlite":
         srv = Server("sqlite", data_dir).start()
         yield srv
-        srv.stop()
+        _stop_and_verify(srv)
         return
     with throwaway_database() as url:
         srv = Server("postgres", data_dir, database_url=url).start()
         yield srv
-        srv.stop()
+        _stop_and_verify(srv)
+
+
+def _stop_and_verify(srv: Server) -> None:
+    srv.stop()
+    result = verify_views(srv)
+    assert result.returncode == 0 and "views match the rebuild" in result.stdout, (
+        f"the shared {srv.backend} server's views differ from a rebuild:\n"
+        + result.stdout
+        + result.stderr[-3000:]
+    )

@@ -10,11 +10,6 @@ from interfaces.http.events.models import AuditOut
 from tests.support.server import Api, Server, error_kind
 
 
-@pytest.fixture
-def admin(server: Server) -> Api:
-    return server.client("admin")
-
-
 def claimed_then_finished(api: Api, tenant: str = "tenant-a") -> tuple[str, str]:
     """A run claimed, then (after a pause) finished; returns its id and an instant in between."""
     run = api.create_run(tenant=tenant)

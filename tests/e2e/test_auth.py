@@ -62,11 +62,6 @@ ROUTE_IDS = [r[0] for r in ROUTES]
 
 
 @pytest.fixture
-def admin(server: Server) -> Api:
-    return server.client("admin")
-
-
-@pytest.fixture
 def ids(server: Server) -> dict[str, str]:
     """A fresh tenant-a run with one pending command."""
     client = server.client("client")

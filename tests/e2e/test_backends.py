@@ -10,16 +10,6 @@ from interfaces.http.backends.models import BackendResolvedOut, RunBackendOut
 from tests.support.server import Api, Server, error_kind, unique
 
 
-@pytest.fixture
-def client(server: Server) -> Api:
-    return server.client("client")
-
-
-@pytest.fixture
-def runner(server: Server) -> Api:
-    return server.client("runner")
-
-
 def resolve(api: Api, run_id: str, backend_id: str, cache_key: str | None = None) -> Any:
     body: dict[str, Any] = {"backendId": backend_id}
     if cache_key is not None:

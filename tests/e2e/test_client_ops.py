@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,23 +17,9 @@ from interfaces.client.types_work import (
     QueueTask,
     RunBackend,
 )
-from tests.support.server import Server, token_of, unique
+from tests.support.server import unique
 
 Connect = Callable[[str], AgentRunClient]
-
-
-@pytest.fixture
-def connect(server: Server) -> Iterator[Connect]:
-    opened: list[AgentRunClient] = []
-
-    def open_client(role: str) -> AgentRunClient:
-        client = AgentRunClient(server.base_url, token_of(role), timeout=10)
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 def keys_of(typed: Any) -> set[str]:

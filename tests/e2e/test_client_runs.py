@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,20 +23,6 @@ from interfaces.client.types_runs import Command, Run, RunEvent, Runner, Session
 from tests.support.server import Server, token_of, unique
 
 Connect = Callable[[str], AgentRunClient]
-
-
-@pytest.fixture
-def connect(server: Server) -> Iterator[Connect]:
-    opened: list[AgentRunClient] = []
-
-    def open_client(role: str) -> AgentRunClient:
-        client = AgentRunClient(server.base_url, token_of(role) if role else None, timeout=10)
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 def keys_of(typed: Any) -> set[str]:

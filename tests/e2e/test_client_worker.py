@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,22 +13,7 @@ import pytest
 from interfaces.client import AgentRunClient, ClientError, NotFound, Unavailable
 from interfaces.client.types_work import ChannelTask, InferenceTask, Worker
 from interfaces.client.worker_loop import TaskContext, WorkerLoop
-from tests.support.postgres import throwaway_database
 from tests.support.server import Server, token_of, unique
-
-
-@pytest.fixture
-def own_server(backend: str, tmp_path: Path) -> Iterator[Server]:
-    """A server of this test's own, since the test restarts it."""
-    if backend == "sqlite":
-        srv = Server("sqlite", tmp_path).start()
-        yield srv
-        srv.stop()
-        return
-    with throwaway_database() as url:
-        srv = Server("postgres", tmp_path, database_url=url).start()
-        yield srv
-        srv.stop()
 
 
 def eventually(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.1) -> Any:

@@ -26,21 +26,6 @@ COMMAND_FIELDS = {
 
 
 @pytest.fixture
-def client(server: Server) -> Api:
-    return server.client("client")
-
-
-@pytest.fixture
-def runner(server: Server) -> Api:
-    return server.client("runner")
-
-
-@pytest.fixture
-def operator(server: Server) -> Api:
-    return server.client("operator")
-
-
-@pytest.fixture
 def run_id(client: Api) -> str:
     return str(client.create_run()["id"])
 

@@ -19,9 +19,12 @@ from tests.support.server import Api, Server, token_of, unique
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Outside CI a machine without chromium skips; CI installs it (.ci/run), so there it must run.
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
+    ),
+    pytest.mark.xdist_group("heavy"),  # timing-sensitive: with the other heavy tests (ADR 0041)
+]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

@@ -11,11 +11,6 @@ from tests.support.server import Api, Server, error_kind, unique
 from tests.support.tail import read_tail
 
 
-@pytest.fixture
-def admin(server: Server) -> Api:
-    return server.client("admin")
-
-
 def busy_run(api: Api, tenant: str = "tenant-a", events: int = 4) -> dict[str, Any]:
     """A run with a session, a claim, a turn command and some run events."""
     run = api.create_run(tenant=tenant, session_id=unique("sess"))

@@ -34,6 +34,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.support.postgres import throwaway_database
 from tests.support.server import Server, token_of, unique
 
+# Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
+
 SEED = int(os.environ.get("AGENTRUN_FUZZ_SEED", "20261201"))
 # Per operation and mode (valid, invalid): ~700 requests in all. `AGENTRUN_FUZZ_EXAMPLES` digs deeper.
 EXAMPLES_PER_MODE = int(os.environ.get("AGENTRUN_FUZZ_EXAMPLES", "6"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 
@@ -10,25 +9,10 @@ import httpx
 from httpx_sse import connect_sse
 
 from tests.support.server import Api, Server, token_of
+from tests.support.waiting import wait_for, waiters_gauge
 from tests.support.workers import register
 
 WAITERS = 6
-
-
-def waiters_gauge(server: Server) -> int:
-    text = httpx.get(server.base_url + "/metrics", timeout=10).text
-    match = re.search(r"^agentrun_inference_waiters (\S+)$", text, re.MULTILINE)
-    assert match is not None, "the waiter gauge is missing from /metrics"
-    return int(float(match.group(1)))
-
-
-def wait_for(check: object, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_long_polls_and_streams_whose_clients_disconnect_stop_waiting(server: Server) -> None:

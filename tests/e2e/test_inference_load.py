@@ -15,6 +15,9 @@ from tests.support.postgres import throwaway_database
 from tests.support.server import Server, unique
 from tests.support.workers import ChannelClient, register
 
+# Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
+
 TASKS = 2000
 CALLERS = 8
 WORKERS = 4

@@ -21,6 +21,9 @@ from tests.support.postgres import throwaway_database
 from tests.support.server import Server, token_of
 from tests.support.workers import ChannelClient, register
 
+# Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
+
 
 @pytest.fixture(scope="module", params=["two-servers", "workers-2"])
 def replicas(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:

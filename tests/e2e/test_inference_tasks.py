@@ -12,17 +12,8 @@ import pytest
 from httpx_sse import connect_sse
 
 from tests.support.server import Api, Server, error_kind, token_of, unique
+from tests.support.waiting import wait_for_waiters, waiters_gauge
 from tests.support.workers import ChannelClient, register
-
-
-@pytest.fixture
-def client(server: Server) -> Api:
-    return server.client("client")
-
-
-@pytest.fixture
-def worker_api(server: Server) -> Api:
-    return server.client("worker")
 
 
 def enqueue(api: Api, llm: str, **extra: Any) -> dict[str, Any]:
@@ -80,9 +71,10 @@ def test_a_new_task_is_pushed_live_and_the_long_poll_answers_when_the_result_lan
             result["response"] = client.get(f"/inference-tasks/{task['id']}", waitMs=10_000)
             result["at"] = time.monotonic()
 
+        parked = waiters_gauge(server) + 1
         waiter = threading.Thread(target=wait)
         waiter.start()
-        time.sleep(0.3)
+        wait_for_waiters(server, parked)
         assert "response" not in result
         posted = time.monotonic()
         worker_api.ok(
@@ -158,10 +150,11 @@ def test_the_stream_sends_status_chunks_in_order_then_completed(
                     if sse.event in ("completed", "error", "cancelled"):
                         return
 
+        parked = waiters_gauge(server) + 1
         reader = threading.Thread(target=listen)
         reader.start()
         assert opened.wait(10)
-        time.sleep(0.3)
+        wait_for_waiters(server, parked)  # the stream is subscribed: no chunk can fall before it
         for n in range(5):
             response = worker_api.post(
                 f"/inference-tasks/{task['id']}/chunks", {"workerId": worker_id, "data": f"d{n}"}
@@ -222,6 +215,7 @@ def test_bad_input_and_unknown_names_answer_the_envelope(
     assert error_kind(client.post("/workers", {"providers": [{"name": "a", "model": "m"}]})) == "forbidden"
 
 
+@pytest.mark.slow
 def test_a_hundred_and_twenty_concurrent_long_polls_all_get_their_results(
     server: Server, client: Api, worker_api: Api
 ) -> None:
@@ -233,10 +227,11 @@ def test_a_hundred_and_twenty_concurrent_long_polls_all_get_their_results(
         api = server.client("client")
         answers[task_id] = api.ok(api.get(f"/inference-tasks/{task_id}", waitMs=30_000))
 
+    parked = waiters_gauge(server) + len(tasks)
     waiters = [threading.Thread(target=wait, args=(t["id"],)) for t in tasks]
     for w in waiters:
         w.start()
-    time.sleep(0.5)
+    wait_for_waiters(server, parked, timeout=30)
     # With more waiters than handler threads parked, the server still answers other requests.
     assert client.ok(client.get(f"/inference-tasks/{tasks[0]['id']}"))["status"] == "pending"
     channel = ChannelClient(server, worker_id).start()

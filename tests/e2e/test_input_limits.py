@@ -17,11 +17,6 @@ BEYOND = str(2**63)
 RUN = {"tenantId": "tenant-a", "projectId": "proj", "backendProfile": "codex"}
 
 
-@pytest.fixture
-def admin(server: Server) -> Api:
-    return server.client("admin")
-
-
 def post_raw(api: Api, path: str, content: bytes | Iterator[bytes]) -> httpx.Response:
     return api.http.post(path, content=content, headers={"Content-Type": "application/json"})
 

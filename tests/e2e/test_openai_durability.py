@@ -4,8 +4,6 @@ restart, cancel when the client goes away, and a kept task's stream joined again
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,24 +13,9 @@ from openai.types.chat import ChatCompletionMessageParam
 from interfaces.client.types_work import ChannelTask
 from interfaces.client.worker_loop import TaskContext
 from tests.support.openai_workers import chunk_body, completion_body, eventually, sdk, start_worker
-from tests.support.postgres import throwaway_database
 from tests.support.server import Server, token_of, unique
 
 HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture
-def own_server(backend: str, tmp_path: Path) -> Iterator[Server]:
-    """A server of this test's own, since the test restarts it."""
-    if backend == "sqlite":
-        srv = Server("sqlite", tmp_path).start()
-        yield srv
-        srv.stop()
-        return
-    with throwaway_database() as url:
-        srv = Server("postgres", tmp_path, database_url=url).start()
-        yield srv
-        srv.stop()
 
 
 def test_a_retry_after_a_server_restart_gets_the_one_tasks_result(own_server: Server) -> None:

@@ -22,6 +22,9 @@ from tests.support import private_cluster
 from tests.support.postgres import ADMIN_URL, throwaway_database
 from tests.support.server import Api, Server, error_kind
 
+# Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
+
 # The bounds of ADR 0032.
 TIME_TO_503 = 2.0
 HEALTH_ANSWER = 1.0
@@ -116,7 +119,6 @@ def time_back(request: Callable[[], httpx.Response], ok: int, since: float, limi
     raise AssertionError(f"not back within {limit} s")
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_outages_of_15_and_30_seconds_fail_fast_and_recover_fast(
     cluster: private_cluster.PrivateCluster, tmp_path: Path, record_property: Callable[[str, object], None]

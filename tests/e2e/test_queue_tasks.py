@@ -55,21 +55,6 @@ def attempt(api: Api, task_id: str, state: str, attempt_id: str = "a1", **extra:
     )
 
 
-@pytest.fixture
-def client(server: Server) -> Api:
-    return server.client("client")
-
-
-@pytest.fixture
-def runner(server: Server) -> Api:
-    return server.client("runner")
-
-
-@pytest.fixture
-def operator(server: Server) -> Api:
-    return server.client("operator")
-
-
 # -- create ---------------------------------------------------------------------------
 
 

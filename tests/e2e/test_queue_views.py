@@ -43,16 +43,6 @@ def all_pages(api: Api, **params: Any) -> list[dict[str, Any]]:
     raise AssertionError("the pages never ended")
 
 
-@pytest.fixture
-def client(server: Server) -> Api:
-    return server.client("client")
-
-
-@pytest.fixture
-def admin(server: Server) -> Api:
-    return server.client("admin")
-
-
 # -- the listing ----------------------------------------------------------------------
 
 

@@ -26,16 +26,6 @@ EVENT_TYPES = [
 
 
 @pytest.fixture
-def admin(server: Server) -> Api:
-    return server.client("admin")
-
-
-@pytest.fixture
-def runner(server: Server) -> Api:
-    return server.client("runner")
-
-
-@pytest.fixture
 def run_id(admin: Api) -> str:
     return str(admin.create_run()["id"])
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from interfaces.http.runs.models import RunnerJobList, RunnerJobOut, RunnerOut
-from tests.support.server import Api, Server, error_kind, unique
+from tests.support.server import Api, error_kind, unique
 
 JOB_FIELDS = {
     "id",
@@ -27,16 +27,6 @@ JOB_FIELDS = {
     "updatedAt",
     "position",
 }
-
-
-@pytest.fixture
-def runner(server: Server) -> Api:
-    return server.client("runner")
-
-
-@pytest.fixture
-def client(server: Server) -> Api:
-    return server.client("client")
 
 
 @pytest.fixture

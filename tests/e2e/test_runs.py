@@ -32,16 +32,6 @@ RUN_FIELDS = {
 }
 
 
-@pytest.fixture
-def admin(server: Server) -> Api:
-    return server.client("admin")
-
-
-@pytest.fixture
-def runner(server: Server) -> Api:
-    return server.client("runner")
-
-
 def instant(value: Any) -> datetime:
     """An ISO 8601 timestamp in UTC with a `Z`, parsed."""
     assert isinstance(value, str) and value.endswith("Z"), value

@@ -5,15 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import pytest
-
 from tests.support.server import Api, Server, error_kind, unique
 from tests.support.workers import ChannelClient, register
-
-
-@pytest.fixture
-def worker_api(server: Server) -> Api:
-    return server.client("worker")
 
 
 def test_the_same_worker_id_again_is_a_sticky_reconnect(server: Server, worker_api: Api) -> None:

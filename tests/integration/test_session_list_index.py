@@ -83,6 +83,7 @@ def full_scans(plan: str, dialect: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_every_list_state_and_page_reads_index_ranges_at_100k_sessions(big: Database) -> None:
     middle = [1, 0, -1_700_000_000_000_000 - 20_000_000, "syn-00040000"]
     cases = itertools.product(
