@@ -13,7 +13,7 @@ from application.run_events import RunEventUseCases
 from domain.errors import SchemaInvalidError
 from domain.run import Run
 from domain.session import Session, session_aggregate_id
-from projections import cursors, session_counts, session_queries
+from projections import cursors, session_counts, session_queries, session_titles
 
 OUTPUT_TYPES = frozenset({"assistant_message", "command_output", "diff", "error", "terminal_status"})
 
@@ -47,8 +47,10 @@ class SessionUseCases(UseCases):
         limit: int,
         cursor: str | None,
         min_position: int | None,
+        search: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         principal.require(access.READ)
+        words = session_titles.terms(search)
         if state is not None and state not in session_queries.LIST_STATES:
             raise SchemaInvalidError(f"unknown state {state!r}", allowed=list(session_queries.LIST_STATES))
         shape = session_queries.ATTENTION_SHAPE if changed_since is None else session_queries.CHANGE_SHAPE
@@ -64,6 +66,7 @@ class SessionUseCases(UseCases):
                     reader_id=reader_id,
                     limit=limit,
                     after=after,
+                    search=words,
                 )
             else:
                 items, next_key = session_queries.list_changed(
@@ -75,6 +78,7 @@ class SessionUseCases(UseCases):
                     reader_id=reader_id,
                     limit=limit,
                     after=after,
+                    search=words,
                 )
         return items, cursors.next_cursor(next_key)
 

@@ -58,11 +58,14 @@ def retire_outdated_views(db: Database, projections: Sequence[Projection]) -> li
         if db.dialect == "postgres":
             cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
         for projection in projections:
-            outdated = False
+            outdated, found, missing = False, False, False
             for table, ddl in projection.tables.items():
                 present = _present_columns(cur, db.dialect, table)
                 if present and not set(declared_columns(ddl)) <= present:
                     outdated = True
+                found, missing = found or bool(present), missing or not present
+            # A table added to a projection that already has rows would stay empty: fold again.
+            outdated = outdated or (found and missing)
             if not outdated:
                 continue
             for table in projection.tables:

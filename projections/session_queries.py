@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from projections import session_titles
 from projections.base import ViewCursor, in_tenants
 from projections.cursors import cut_page, keyset_after
 
@@ -62,8 +63,14 @@ def list_sessions(
     reader_id: str | None,
     limit: int,
     after: list[Any] | None,
+    search: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
-    """A page in attention order: active, then unread, then latest activity, then id."""
+    """A page in attention order: active, then unread, then latest activity, then id.
+
+    `search`: title words each session must have a word starting with (`session_titles`).
+    """
+    if search and session_titles.is_sparse(cur, search[0]):
+        return _list_matches(cur, tenants, state, backend_profile, reader_id, limit, after, search)
     ranges: list[str] = []
     args: list[Any] = []
     for segment in _SEGMENTS[state]:
@@ -74,7 +81,9 @@ def list_sessions(
         keyset = after[2:] if after is not None and segment == (after[0], after[1]) else None
         for tenant in [None] if tenants is None else tenants:
             for execution_state in _execution_states(state):
-                sql, params = _range(segment, tenant, backend_profile, execution_state, reader_id, keyset)
+                sql, params = _range(
+                    segment, tenant, backend_profile, execution_state, reader_id, keyset, search
+                )
                 ranges.append(f"SELECT * FROM ({sql} LIMIT ?) r{len(ranges)}")
                 args += [*params, limit + 1]
     if not ranges:
@@ -93,6 +102,41 @@ def list_sessions(
     return [to_summary(row, reader_id) for row in page], next_key
 
 
+def _list_matches(
+    cur: ViewCursor,
+    tenants: list[str] | None,
+    state: str,
+    backend_profile: str | None,
+    reader_id: str | None,
+    limit: int,
+    after: list[Any] | None,
+    search: list[str],
+) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    """A page of the few sessions whose title has the rarest term: read them all, then sort."""
+    matches, params = session_titles.driven(search[0])
+    tenant_condition, tenant_params = in_tenants(tenants, "s.tenant_id")
+    where = [f"s.session_id IN ({matches})", tenant_condition]
+    params = [reader_id, *params, *tenant_params]
+    if backend_profile is not None:
+        where.append("s.backend_profile = ?")
+        params.append(backend_profile)
+    words, word_params = session_titles.having_words("s.session_id", search[1:])
+    where += words
+    params += word_params
+    outer = [_STATE_FILTERS[state]]
+    if after is not None:
+        outer.append(keyset_after(tuple(f"q.{c}" for c in ATTENTION_ORDER)))
+        params += after
+    order = ", ".join(ATTENTION_ORDER)
+    rows = cur.execute(
+        f"SELECT * FROM ({_SUMMARY} WHERE {' AND '.join(where)}) q WHERE {' AND '.join(outer)} "
+        f"ORDER BY {order} LIMIT ?",
+        (*params, limit + 1),
+    ).fetchall()
+    page, next_key = cut_page(rows, limit, ATTENTION_ORDER)
+    return [to_summary(row, reader_id) for row in page], next_key
+
+
 def _execution_states(state: str) -> tuple[str, ...]:
     return (state,) if state in ("terminal", "idle") else EXECUTION_STATES
 
@@ -104,6 +148,7 @@ def _range(
     execution_state: str,
     reader_id: str | None,
     keyset: list[Any] | None,
+    search: list[str] | None = None,
 ) -> tuple[str, list[Any]]:
     """One index range of a segment: equalities on an index's prefix, then the keyset."""
     table = "session_read_cursors" if segment == _READ else "session_summaries"
@@ -132,6 +177,10 @@ def _range(
             "AND c.reader_id = ? AND c.session_version >= t.version)"
         )
         params.append(reader_id)
+    if search:  # dense matches (see session_titles): the range is walked until its page is found
+        words, word_params = session_titles.having_words("t.session_id", search)
+        where += words
+        params += word_params
     sql = (
         f"SELECT t.session_id, {segment[0]} AS active_rank, {segment[1]} AS unread_rank, t.neg_activity "
         f"FROM {table} t WHERE {' AND '.join(where)} ORDER BY t.neg_activity, t.session_id"
@@ -149,11 +198,15 @@ def list_changed(
     reader_id: str | None,
     limit: int,
     after: list[Any] | None,
+    search: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """Sessions whose version is above `since`, by version ascending (the version index's range)."""
     tenant_condition, tenant_params = in_tenants(tenants, "s.tenant_id")
     where = ["s.version > ?", tenant_condition]
     params: list[Any] = [reader_id, since, *tenant_params]
+    words, word_params = session_titles.having_words("s.session_id", search or [])
+    where += words
+    params += word_params
     if backend_profile is not None:
         where.append("s.backend_profile = ?")
         params.append(backend_profile)

@@ -17,7 +17,7 @@ import orjson
 
 from domain.timestamps import iso, micros
 from projections import session_attention as attention
-from projections import session_counts
+from projections import session_counts, session_titles
 from projections.base import Projection, ViewCursor, handles
 
 TITLE_LENGTH = 120
@@ -67,8 +67,9 @@ class SessionSummaries(Projection):
         ),
         # Tab counts as counters (see projections/session_counts.py).
         **session_counts.TABLES,
+        **session_titles.TABLES,
     }
-    indexes = attention.INDEXES
+    indexes = attention.INDEXES + session_titles.INDEXES
 
     def __init__(self) -> None:
         self._run_sessions: dict[str, str | None] = {}
@@ -197,6 +198,7 @@ class SessionSummaries(Projection):
                 ).fetchone()
                 if row is not None and row["title"] is None:
                     changes["title"] = title
+                    session_titles.index(cur, e.session_id, title)
         self._touch(cur, e.session_id, e.timestamp, changes)
 
     @handles("Command.Finished", "Command.Cancelled")

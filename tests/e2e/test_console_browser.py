@@ -116,6 +116,29 @@ def test_a_new_run_appears_live_unread_and_marking_it_read_clears_the_badge(
     page.context.close()
 
 
+def test_the_title_search_asks_the_server_by_word_prefix_in_any_case(
+    browser: Any, console_server: Server
+) -> None:
+    page = open_console(browser, console_server, "admin")
+    admin = console_server.client("admin")
+    word = unique("needle").replace("-", "")
+    session_id = unique("sess")
+    run = admin.create_run(session_id=session_id)
+    admin.ok(
+        admin.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {"prompt": f"Fix {word} now"}}),
+        201,
+    )
+    row = f"tr[data-session='{session_id}']"
+    page.click("button[data-tab='all']")
+    page.fill("#title-search", word[:-3].upper())  # a word's start, in another case
+    page.wait_for_selector(row)
+    assert page.locator("#session-list tr[data-session]").count() == 1
+    page.fill("#title-search", f"{word}x")
+    page.wait_for_selector(row, state="detached")
+    page.wait_for_selector("#session-list .empty")
+    page.context.close()
+
+
 def test_the_event_log_resumes_after_a_server_restart_without_gap_or_duplicate(
     browser: Any, console_server: Server
 ) -> None:

@@ -21,8 +21,13 @@ export function sessionsPage(main) {
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const profile = h("select", { id: "profile-filter", onchange: () => { view.profile = profile.value; reload(); } },
     h("option", { value: "" }, "every backend profile"));
-  const search = h("input", { id: "title-search", type: "search", placeholder: "search loaded titles…",
-    oninput: () => { view.search = search.value.toLowerCase(); render(); } });
+  // Title search is the server's (`q=`, every word a word prefix), debounced while typing.
+  let typing = null;
+  const search = h("input", { id: "title-search", type: "search", placeholder: "search titles…",
+    oninput: () => {
+      clearTimeout(typing);
+      typing = setTimeout(() => { view.search = search.value.trim(); reloadList(); }, 250);
+    } });
   const list = h("div", { id: "session-list" });
   const more = h("button", { id: "load-more", hidden: true, onclick: () => load(view.next) }, "Load more");
   main.append(h("div", { class: "toolbar" }, tabs, h("span", { class: "grow" }), profile, search), list, more);
@@ -38,17 +43,20 @@ export function sessionsPage(main) {
         onclick: () => { view.tab = key; reload(); } }, label, h("span", { class: "count", "data-count": key }, c[key]))));
   }
 
+  let asked = 0;
   async function load(cursor, position) {
     const limit = cursor ? 50 : Math.min(100, Math.max(50, view.items.length));
+    const ask = ++asked;
     const page = await get("sessions", { state: view.tab, readerId: state.readerId, backendProfile: view.profile,
-      limit, cursor, minPosition: position || null });
+      q: view.search || null, limit, cursor, minPosition: position || null });
+    if (ask !== asked) return; // a newer search or tab answered meanwhile
     view.items = cursor ? view.items.concat(page.items) : page.items;
     view.next = page.nextCursor;
     render();
   }
 
   function render() {
-    const rows = view.items.filter((s) => !view.search || (s.title || "").toLowerCase().includes(view.search));
+    const rows = view.items;
     list.replaceChildren(table([
       { label: "Session", cell: (s) => h("a", { href: `#/sessions/${encodeURIComponent(s.sessionId)}` }, s.title || s.sessionId) },
       { label: "", cell: (s) => (s.unread ? pill("unread", "unread") : null) },
@@ -58,8 +66,16 @@ export function sessionsPage(main) {
       { label: "Tenant / project", cell: (s) => `${s.tenantId} / ${s.projectId}` },
       { label: "Last activity", cell: (s) => ago(s.lastActivityAt) },
     ], rows.map((s) => ({ ...s, __attrs: { class: s.unread ? "unread" : null, "data-session": s.sessionId } })),
-    { empty: "No sessions in this tab." }));
+    { empty: view.search ? "No session title matches." : "No sessions in this tab." }));
     more.hidden = !view.next;
+  }
+
+  async function reloadList() {
+    try {
+      await load(null);
+    } catch (error) {
+      list.replaceChildren(errorBox(error));
+    }
   }
 
   async function reload(position) {

@@ -25,6 +25,7 @@ def list_sessions(call: Call) -> Any:
         limit=q.limit,
         cursor=q.cursor,
         min_position=q.min_position,
+        search=q.q,
     )
     return page(items, next_cursor)
 

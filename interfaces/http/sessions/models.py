@@ -21,6 +21,8 @@ class SessionListQuery(PageQuery):
     backend_profile: str | None = None
     reader_id: str | None = None
     changed_since: QueryInt | None = None
+    # Title search: every word of `q` starts a word of the title, case-insensitively.
+    q: str | None = Field(default=None, max_length=200)
 
 
 class SessionCountsQuery(Query):
