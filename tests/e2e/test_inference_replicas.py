@@ -19,6 +19,7 @@ from httpx_sse import connect_sse
 
 from tests.support.postgres import throwaway_database
 from tests.support.server import Server, token_of
+from tests.support.waiting import wait_for_waiters, waiters_gauge
 from tests.support.workers import ChannelClient, register
 
 # Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
@@ -56,9 +57,10 @@ def test_a_long_poll_on_a_answers_within_100ms_of_a_result_posted_to_b(replicas:
                 answer["body"] = client.ok(client.get(f"/inference-tasks/{task_id}", waitMs=10_000))
                 answer["at"] = time.monotonic()
 
+            parked = waiters_gauge(a) + 1
             waiter = threading.Thread(target=wait)
             waiter.start()
-            time.sleep(0.2)
+            wait_for_waiters(a, parked)  # parked on A: the result must travel from B
             posted = time.monotonic()
             worker.ok(
                 worker.post(f"/inference-tasks/{task['id']}/result", {"workerId": worker_id, "body": "b"})
@@ -96,10 +98,11 @@ def test_a_stream_on_a_receives_chunks_posted_to_b_in_order(replicas: Any) -> No
                     if sse.event in ("completed", "error", "cancelled"):
                         return
 
+        parked = waiters_gauge(a) + 1
         reader = threading.Thread(target=listen)
         reader.start()
         assert opened.wait(10)
-        time.sleep(0.3)
+        wait_for_waiters(a, parked)  # the stream on A is subscribed before B gets a chunk
         big = "x" * 20_000  # past the NOTIFY payload limit: travels in parts
         sent = [f"c{n}" for n in range(20)] + [big]
         for data in sent:

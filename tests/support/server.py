@@ -29,6 +29,9 @@ ROLE_TOKENS: dict[str, dict[str, Any]] = {
 }
 
 
+TEST_POOL_SIZE = 4
+
+
 def token_of(role: str) -> str:
     return f"test-token-{role}"
 
@@ -71,6 +74,9 @@ class Server:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AGENTRUN_"))}
         env.update(AGENTRUN_DATA_DIR=str(self.data_dir), AGENTRUN_API_TOKENS=api_tokens_json())
+        # Small pools: many test servers share one PostgreSQL (max_connections=100) across xdist
+        # workers; a server holds about 2x this plus 4 (ADR 0041). A test may set its own.
+        env["AGENTRUN_POOL_SIZE"] = str(TEST_POOL_SIZE)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         env.update(self.extra_env)

@@ -22,11 +22,21 @@ def wait_for(check: Callable[[], object], timeout: float = 10.0, every: float = 
 
 
 def waiters_gauge(server: Server) -> int:
-    """`agentrun_inference_waiters` from /metrics: long-polls and task streams being served now."""
-    text = httpx.get(server.base_url + "/metrics", timeout=10).text
-    match = re.search(r"^agentrun_inference_waiters (\S+)$", text, re.MULTILINE)
-    assert match is not None, "the waiter gauge is missing from /metrics"
-    return int(float(match.group(1)))
+    """`agentrun_inference_waiters` from /metrics: long-polls and task streams being served now.
+
+    A `serve --workers N` server answers from whichever process accepts the connection: scrape on
+    fresh connections until every process has answered, and add theirs up.
+    """
+    seen: dict[str, int] = {}
+    deadline = time.monotonic() + 10
+    while len(seen) < server.workers and time.monotonic() < deadline:
+        text = httpx.get(server.base_url + "/metrics", timeout=10).text  # a new connection each time
+        gauge = re.search(r"^agentrun_inference_waiters (\S+)$", text, re.MULTILINE)
+        pid = re.search(r'^agentrun_process\{pid="([^"]+)"', text, re.MULTILINE)
+        assert gauge is not None and pid is not None, "the waiter gauge is missing from /metrics"
+        seen[pid.group(1)] = int(float(gauge.group(1)))
+    assert len(seen) == server.workers, f"only {len(seen)} of {server.workers} processes answered"
+    return sum(seen.values())
 
 
 def wait_for_waiters(server: Server, at_least: int, timeout: float = 10.0) -> None:
