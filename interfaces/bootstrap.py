@@ -21,7 +21,9 @@ from application.run_events import RunEventUseCases
 from application.runners import RunnerUseCases
 from application.runs import RunUseCases
 from application.sessions import SessionUseCases
+from application.task_watch import TaskWatch
 from application.waiters import TaskWaiters
+from application.worker_channel import WorkerChannel
 from application.workers import WorkerUseCases
 from infrastructure.availability import Availability, Reachability, refresh
 from infrastructure.browser_sessions import BrowserSessions
@@ -116,6 +118,8 @@ class Container:
     dispatcher: Dispatcher
     waiters: TaskWaiters
     infer: InferUseCase
+    task_watch: TaskWatch
+    worker_channel: WorkerChannel
     inference_sweeper: InferenceSweeper
     sweep_loop: SweepLoop
     # What the HTTP app over this container uses: metrics, SSE keep-alive, limiters, the tail hub.
@@ -211,6 +215,8 @@ class Container:
         self.dispatcher = inference.dispatcher
         self.waiters = inference.waiters
         self.infer = inference.infer
+        self.task_watch = inference.task_watch
+        self.worker_channel = inference.worker_channel
         self.inference_sweeper = inference.sweeper
         self.sweep_loop = inference.sweep_loop
         # Last: the HTTP side reads the use cases above (metrics, the tail hub).

@@ -15,7 +15,9 @@ from application.dispatch import Dispatcher
 from application.infer import InferUseCase
 from application.inference_sweep import InferenceSweeper
 from application.inference_tasks import InferenceTaskUseCases
+from application.task_watch import TaskWatch
 from application.waiters import TaskWaiters
+from application.worker_channel import WorkerChannel
 from application.workers import WorkerUseCases
 from infrastructure.chunk_bus import ChunkBus
 from infrastructure.database import Database
@@ -37,6 +39,8 @@ class Inference:
     dispatcher: Dispatcher
     waiters: TaskWaiters
     infer: InferUseCase
+    task_watch: TaskWatch
+    worker_channel: WorkerChannel
     sweeper: InferenceSweeper
     sweep_loop: SweepLoop
 
@@ -51,6 +55,7 @@ def build_inference(
     workers = WorkerUseCases(**common, liveness=heartbeats, bus=bus, tasks=tasks)
     tasks.request_wake = workers.request_wake
     waiters = TaskWaiters(tasks, bus)
+    dispatcher = Dispatcher(tasks, workers, bus)
     sweeper = InferenceSweeper(
         **common, heartbeats=heartbeats, tasks=tasks, workers=workers, worker_timeout=settings.worker_timeout
     )
@@ -59,9 +64,11 @@ def build_inference(
         heartbeats=heartbeats,
         tasks=tasks,
         workers=workers,
-        dispatcher=Dispatcher(tasks, workers, bus),
+        dispatcher=dispatcher,
         waiters=waiters,
         infer=InferUseCase(tasks, workers, waiters),
+        task_watch=TaskWatch(tasks, waiters),
+        worker_channel=WorkerChannel(workers, dispatcher),
         sweeper=sweeper,
         sweep_loop=SweepLoop(sweeper, settings.sweep_interval, bus),
     )

@@ -35,20 +35,18 @@ def enqueue(call: Call) -> tuple[int, Any]:
 
 def get_task(call: Call) -> Any:
     q = call.query(TaskQuery)
-    record = call.app.inference_tasks.get(call.principal, call.path["taskId"])
-    wait_ms = q.wait_ms
-    if not wait_ms or record["status"] in ("completed", "error", "cancelled"):
+    record, waiting = call.app.task_watch.read(call.principal, call.path["taskId"], q.wait_ms)
+    if waiting is None:
         return record
 
     async def produce() -> Response:
-        return json_response(await call.app.waiters.wait(call.principal, record["id"], wait_ms, record))
+        return json_response(await waiting())
 
     return DeferredResponse(produce)
 
 
 def stream_task(call: Call) -> Any:
-    record = call.app.inference_tasks.get(call.principal, call.path["taskId"])
-    frames = call.app.waiters.stream(call.principal, record["id"], record)
+    frames = call.app.task_watch.stream(call.principal, call.path["taskId"])
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for name, payload in frames:

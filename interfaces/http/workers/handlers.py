@@ -22,10 +22,7 @@ def heartbeat(call: Call) -> tuple[int, None]:
 
 
 def channel(call: Call) -> Any:
-    worker_id = call.path["workerId"]
-    # Bound before the response starts: a caller that sees the stream open sees the worker bound.
-    channel_id, pools = call.app.workers.bind(call.principal, worker_id)
-    frames = call.app.dispatcher.channel(worker_id, channel_id, pools)
+    frames = call.app.worker_channel.open(call.principal, call.path["workerId"])
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async for name, payload in frames:
