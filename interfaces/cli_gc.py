@@ -13,7 +13,7 @@ from infrastructure.settings import Settings
 def gc(args: argparse.Namespace) -> int:
     from interfaces.bootstrap import Container
 
-    container: Any = Container(Settings())
+    container = Container(Settings())
     try:
         container.runner.catch_up()
         result = container.inference_sweeper.sweep()

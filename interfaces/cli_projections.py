@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -14,6 +14,9 @@ from infrastructure.rebuild import Rebuild, RebuildError
 from infrastructure.settings import Settings
 from infrastructure.view_diff import ViewDiff
 from projections.base import Projection
+
+if TYPE_CHECKING:
+    from interfaces.bootstrap import Container
 
 MAX_SHOWN_DIFFERENCES = 20
 
@@ -61,7 +64,7 @@ def rebuild(args: argparse.Namespace) -> int:
         container.close()
 
 
-def _rebuild(job: Rebuild, container: Any, names: str, args: argparse.Namespace) -> int:
+def _rebuild(job: Rebuild, container: Container, names: str, args: argparse.Namespace) -> int:
     """Verify (compare with the live views) or swap in; 0 when all went well."""
     if args.verify:
         target = min(job.live_positions().values(), default=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,6 +10,9 @@ from starlette.routing import Route
 
 from interfaces.http.endpoint import Endpoint, to_route
 from interfaces.http.openai import handlers, wire
+
+if TYPE_CHECKING:
+    from interfaces.bootstrap import Container
 
 OPENAI_PREFIX = "/v1"
 
@@ -25,7 +28,7 @@ OPENAI = [
 ]
 
 
-def openai_route(endpoint: Endpoint, container: Any) -> Route:
+def openai_route(endpoint: Endpoint, container: Container) -> Route:
     """The endpoint's route (auth, input limits, handler), answering errors as OpenAI does."""
     inner = to_route(endpoint, container, OPENAI_PREFIX)
 
