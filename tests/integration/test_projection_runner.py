@@ -127,9 +127,19 @@ def test_a_replica_waiting_for_a_position_is_woken_by_notify(settings: Settings)
             result["ok"] = replica.views.wait_for(target, timeout=20)
             result["at"] = time.monotonic()
 
+        # The waiter's first wait on the real signal says it is parked: only a NOTIFY can wake it now.
+        signal, parked = replica.views.advanced_signal, threading.Event()
+        real_wait = signal.wait
+
+        def observed_wait(since: int, timeout: float) -> bool:
+            if threading.current_thread() is waiter:
+                parked.set()
+            return real_wait(since, timeout)
+
+        signal.wait = observed_wait  # type: ignore[method-assign]
         waiter = threading.Thread(target=wait)
         waiter.start()
-        time.sleep(0.3)  # the waiter is now blocked on the replica's advanced signal
+        assert parked.wait(10)
         written_at = time.monotonic()
         position = create_run(leader, "sess-replica")["position"]
         waiter.join(timeout=25)

@@ -139,9 +139,13 @@ def test_the_holder_may_claim_again_and_each_claim_raises_the_epoch() -> None:
     assert run.claim_epoch == 3
 
 
-def test_a_terminal_run_cannot_be_claimed() -> None:
+@pytest.mark.parametrize("end", ["finished", "cancelled"])
+def test_a_terminal_run_cannot_be_claimed(end: str) -> None:
     run = claimed_run()
-    run.finish(Outcome("completed"), T0)
+    if end == "finished":
+        run.finish(Outcome("completed"), T0)
+    else:
+        run.cancel("stop", T0)
 
     with pytest.raises(TerminalStateError) as raised:
         run.claim("runner-b", 30_000, T0 + timedelta(hours=1))
