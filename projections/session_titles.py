@@ -55,8 +55,8 @@ def prefix_range(term: str) -> tuple[str, str]:
 def is_sparse(cur: ViewCursor, driving: str) -> bool:
     low, high = prefix_range(driving)
     row = cur.execute(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM session_title_words WHERE word >= ? AND word < ? "
-        "LIMIT ?) w",
+        "SELECT COUNT(*) AS n FROM (SELECT word FROM session_title_words WHERE word >= ? AND word < ? "
+        "ORDER BY word LIMIT ?) q",
         (low, high, SPARSE + 1),
     ).fetchone()
     return row is not None and int(row["n"]) <= SPARSE
