@@ -148,9 +148,13 @@ def test_cancelling_records_the_reason() -> None:
     assert command.failure_message == "run cancelled"
 
 
-def test_every_transition_on_a_terminal_command_changes_nothing() -> None:
+@pytest.mark.parametrize("end", ["completed", "cancelled"])
+def test_every_transition_on_a_terminal_command_changes_nothing(end: str) -> None:
     command = new_command()
-    command.finish(Outcome("completed"), T0)
+    if end == "completed":
+        command.finish(Outcome("completed"), T0)
+    else:
+        command.cancel("stop", T0)
     version = command.version
 
     assert command.finish(Outcome("failed", "late", None, None, None), T0) is False
@@ -158,4 +162,4 @@ def test_every_transition_on_a_terminal_command_changes_nothing() -> None:
     assert command.acknowledge(T0) is False
 
     assert command.version == version
-    assert command.state == "completed"
+    assert command.state == end
