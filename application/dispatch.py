@@ -19,10 +19,10 @@ from anyio import to_thread
 
 from application.inference_tasks import InferenceTaskUseCases, task_frame
 from application.workers import WorkerUseCases
+from domain.inference_task import HELD
 from domain.timestamps import micros
 from projections import inference_queries, worker_queries
 
-HELD_STATUSES = ("claimed", "running")
 CLAIM_BATCH = 20
 CHANNEL_THREADS = 40
 
@@ -82,7 +82,7 @@ class Dispatcher:
                 for message in messages:
                     key = message["key"]
                     status = message.get("status")  # chunks carry none: only status changes count
-                    if key in held and status is not None and status not in HELD_STATUSES:
+                    if key in held and status is not None and status not in HELD:
                         held.discard(key)
                         if status == "cancelled":
                             # The backend should stop generating what nobody will read.

@@ -18,9 +18,10 @@ from anyio import to_thread
 
 from application.access import Principal
 from application.errors import NotFoundError
-from application.inference_tasks import InferenceTaskUseCases
-from application.waiters import TERMINAL, TaskWaiters
+from application.inference_tasks import InferenceTaskUseCases, pick_of_pool
+from application.waiters import TaskWaiters
 from application.workers import WorkerUseCases
+from domain.inference_task import TERMINAL
 from projections import worker_queries
 
 WAIT_MS = 600_000
@@ -92,28 +93,34 @@ class InferUseCase:
         worker's answer first (and fails if it does not wake), as the synchronous infer route does.
         """
 
-        def enqueue(llm_name: str) -> dict[str, Any]:
-            if wait_for_wake:
-                self.workers.ensure_awake(principal, llm_name)
+        def enqueue(name: str, or_pool: bool) -> dict[str, Any]:
             return self.tasks.enqueue(
                 principal,
-                llm_name=llm_name,
+                llm_name=name,
                 request=request,
                 stream=stream,
                 agent_id=None,
                 fail_fast=fail_fast,
                 idempotency_key=idempotency_key,
+                or_pool=or_pool,
             )
 
-        llm_name = self._llm_for(model)
         try:
-            task = enqueue(llm_name or model)
+            if not wait_for_wake:
+                # The model is routed (LLM name, else pool) by the enqueue's own views read.
+                task = enqueue(model, or_pool=True)
+            else:
+                llm_name = self._llm_for(model)
+                if llm_name is None:
+                    # Maybe registered a moment ago: read again once the views reach the head.
+                    self.tasks.wait_for_views(None)
+                    llm_name = self._llm_for(model)
+                if llm_name is None:
+                    raise NotFoundError(f"model {model} was not found")
+                self.workers.ensure_awake(principal, llm_name)
+                task = enqueue(llm_name, or_pool=False)
         except NotFoundError:
-            # Registered a moment ago, past the views this read saw: the enqueue waited for them.
-            llm_name = None if llm_name else self._llm_for(model)
-            if llm_name is None:
-                raise NotFoundError(f"model {model} was not found", model=model) from None
-            task = enqueue(llm_name)
+            raise NotFoundError(f"model {model} was not found", model=model) from None
         return InferCall(principal, task, keep_on_disconnect, keyed=idempotency_key is not None)
 
     def _llm_for(self, model: str) -> str | None:
@@ -121,9 +128,8 @@ class InferUseCase:
         with self.tasks.views.read() as cur:
             if worker_queries.get_llm(cur, model) is not None:
                 return model
-            llms = worker_queries.llms_of_pool(cur, model)
-        llms.sort(key=lambda llm: (not llm["bound"], llm["status"] != "active", llm["name"]))
-        return llms[0]["name"] if llms else None
+            llm = pick_of_pool(worker_queries.llms_of_pool(cur, model))
+        return llm["name"] if llm else None
 
     async def result(self, call: InferCall, wait_ms: int = WAIT_MS) -> dict[str, Any]:
         """The task once terminal (or as it is after `wait_ms`)."""

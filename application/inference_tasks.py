@@ -10,8 +10,8 @@ from application import access
 from application.access import Principal
 from application.base import UseCases
 from application.errors import NotFoundError, UnavailableError
-from application.retry import retry_on_conflict
-from application.task_memory import HandOver, PositionMemory
+from application.retry import decide_remembered, retry_on_conflict
+from application.task_memory import TaskMemory
 from domain.errors import ConcurrencyError, SchemaInvalidError
 from domain.inference_task import STATUSES, InferenceTask, NotClaimableError, inference_task_id
 from domain.redaction import redact
@@ -25,26 +25,33 @@ class Bus(Protocol):
 
 
 def task_record(task: InferenceTask, position: int) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "status": task.status,
-        "poolName": task.pool_name,
-        "llmName": task.llm_name,
-        "model": task.model,
-        "tier": task.tier,
-        "claimedBy": task.claimed_by,
-        "requestBody": task.request_body,
-        "responseBody": task.response_body,
-        "errorMessage": task.error_message,
-        "streaming": task.streaming,
-        "createdAt": iso(task.created_at),
-        "claimedAt": iso(task.claimed_at),
-        "streamStartedAt": iso(task.stream_started_at),
-        "completedAt": iso(task.completed_at),
-        "ownerId": task.owner_id,
-        "agentId": task.agent_id,
-        "position": position,
-    }
+    """The wire record of the aggregate (the same builder the view's reads use)."""
+    return inference_queries.task_record(
+        id=task.id,
+        status=task.status,
+        pool_name=task.pool_name,
+        llm_name=task.llm_name,
+        model=task.model,
+        tier=task.tier,
+        claimed_by=task.claimed_by,
+        request_body=task.request_body,
+        response_body=task.response_body,
+        error_message=task.error_message,
+        streaming=task.streaming,
+        created_at=iso(task.created_at),
+        claimed_at=iso(task.claimed_at),
+        stream_started_at=iso(task.stream_started_at),
+        completed_at=iso(task.completed_at),
+        owner_id=task.owner_id,
+        agent_id=task.agent_id,
+        position=position,
+    )
+
+
+def pick_of_pool(llms: builtins.list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The LLM a request for a pool goes to: a bound one first, then an active one, by name."""
+    ranked = sorted(llms, key=lambda llm: (not llm["bound"], llm["status"] != "active", llm["name"]))
+    return ranked[0] if ranked else None
 
 
 def task_frame(task: InferenceTask) -> dict[str, Any]:
@@ -66,8 +73,7 @@ class InferenceTaskUseCases(UseCases):
         super().__init__(**common)
         self.bus = bus
         self.request_wake = request_wake
-        self._positions = PositionMemory()
-        self._handed = HandOver()
+        self._memory = TaskMemory()
         self._worker_owners: dict[str, str] = {}
 
     # -- the caller's side ------------------------------------------------------------
@@ -82,8 +88,10 @@ class InferenceTaskUseCases(UseCases):
         agent_id: str | None,
         fail_fast: bool,
         idempotency_key: str | None = None,
+        or_pool: bool = False,
     ) -> dict[str, Any]:
-        """Queue a task; with an idempotency key, a repeat joins the task the first call queued."""
+        """Queue a task for the LLM `llm_name` (with `or_pool`, else for the pool of that name);
+        with an idempotency key, a repeat joins the task the first call queued."""
         principal.require(access.INFERENCE_CREATE)
         request = redact(request)
         task_id = inference_task_id(principal.name, idempotency_key)
@@ -91,14 +99,14 @@ class InferenceTaskUseCases(UseCases):
             joined = self._join(task_id, request, stream)
             if joined is not None:
                 return joined
-        llm, bound = self._route(llm_name, fail_fast)
+        llm, bound = self._route(llm_name, fail_fast, or_pool)
         if llm is None or (fail_fast and not bound):
             # Maybe registered or bound a moment ago: read again once the views reach the head.
             self.wait_for_views(None)
-            llm, bound = self._route(llm_name, fail_fast)
+            llm, bound = self._route(llm_name, fail_fast, or_pool)
         if llm is None:
             raise NotFoundError(f"llm {llm_name} was not found")
-        pool = llm["poolName"]
+        pool, llm_name = llm["poolName"], llm["name"]
         if fail_fast and not bound:
             raise UnavailableError(f"no worker is bound for pool {pool!r}", poolName=pool)
         if llm["status"] == "hibernating" and self.request_wake is not None:
@@ -123,7 +131,6 @@ class InferenceTaskUseCases(UseCases):
             if joined is None:
                 raise
             return joined
-        self._handed.put(task)
         return record
 
     def _join(self, task_id: str, request: Any, stream: bool) -> dict[str, Any] | None:
@@ -134,31 +141,28 @@ class InferenceTaskUseCases(UseCases):
         existing.check_same_request(request, stream)
         return self._record(existing)
 
-    def _route(self, llm_name: str, fail_fast: bool) -> tuple[dict[str, Any] | None, bool]:
-        """The LLM's registry row, and whether a worker of its pool is bound."""
+    def _route(self, name: str, fail_fast: bool, or_pool: bool) -> tuple[dict[str, Any] | None, bool]:
+        """The LLM's registry row, and whether a worker of its pool is bound (one views read)."""
         with self.views.read() as cur:
-            llm = worker_queries.get_llm(cur, llm_name)
+            llm = worker_queries.get_llm(cur, name)
+            if llm is None and or_pool:
+                llm = pick_of_pool(worker_queries.llms_of_pool(cur, name))
             bound = bool(llm and fail_fast and worker_queries.bound_workers_of_pool(cur, llm["poolName"]))
         return llm, bound
 
     def get(self, principal: Principal, task_id: str) -> dict[str, Any]:
-        task = self.load_task(principal, task_id)
-        return self._record(task)
-
-    def load_task(self, principal: Principal, task_id: str) -> InferenceTask:
         """The task, or not-found when it is missing or another owner's (for a caller)."""
         if not principal.can(access.INFERENCE_READ_ALL):
             principal.require(access.INFERENCE_READ_OWN)
-        task = self.store.get(task_id)
+        # A read, not a load: the aggregate and the position of its last event in one query, no copy.
+        task, position, _ = self.store.read(task_id)
         if not isinstance(task, InferenceTask) or not self._sees(principal, task):
             raise NotFoundError(f"inference task {task_id} was not found")
-        return task
+        return self._record(task, position)
 
-    def _worker_task(self, principal: Principal, task_id: str, worker_id: str) -> InferenceTask:
-        """The task a worker writes to, reached only through a worker the principal owns."""
-        principal.require(access.WORKER)
-        self.check_worker_owner(principal, worker_id)
-        task = self.store.get(task_id)
+    def _writable(self, task_id: str, remembered: bool) -> InferenceTask:
+        """The task a worker writes to; `remembered`: this replica's memory of it (may be stale)."""
+        task = self.store.get(task_id, remembered=remembered)
         if not isinstance(task, InferenceTask):
             raise NotFoundError(f"inference task {task_id} was not found")
         return task
@@ -234,7 +238,6 @@ class InferenceTaskUseCases(UseCases):
             self._saved(task)
         except (NotClaimableError, ConcurrencyError):
             return None
-        self._handed.put(task)
         return task
 
     def claim_many(
@@ -244,8 +247,9 @@ class InferenceTaskUseCases(UseCases):
         now = self.clock()
         tasks = []
         for task_id in dict.fromkeys(task_ids):
-            task = self._handed.take(task_id)
-            if task is None or task.status != "pending":
+            # The enqueue on this replica saved it: its memory saves a load (stale: a lost race).
+            task = self.store.get(task_id, remembered=True)
+            if not isinstance(task, InferenceTask) or task.status != "pending":
                 task = self.store.get(task_id)
             if isinstance(task, InferenceTask) and task.status == "pending":
                 task.claim(worker_id, channel_id, now)
@@ -261,16 +265,26 @@ class InferenceTaskUseCases(UseCases):
         # One new event per task, in the order saved.
         for task, position in zip(tasks, positions, strict=True):
             self._announce(task, self._record(task, position))
-            self._handed.put(task)
         return tasks
 
     def post_chunk(self, principal: Principal, task_id: str, worker_id: str, data: Any, done: bool) -> None:
-        def attempt() -> None:
-            task = self._worker_task(principal, task_id, worker_id)
-            if task.start_streaming(worker_id, self.clock()):
-                self._saved(task)
+        """Pass a chunk on; the first one records that the task runs. Only the holder may post."""
+        principal.require(access.WORKER)
+        self.check_worker_owner(principal, worker_id)
+        remembered = self._memory.streaming_by(task_id, worker_id)
+        # Running on this worker as last seen, and no event since: what a load would decide (accept).
+        if remembered is None or self.store.position_of(task_id) != remembered:
 
-        retry_on_conflict(attempt)
+            def attempt(remembered: bool) -> None:
+                task = self._writable(task_id, remembered)
+                if task.start_streaming(worker_id, self.clock()):
+                    self._saved(task)  # on a stale memory, a lost compare-and-set
+                elif remembered:
+                    # Accepting without a save is a decision no compare-and-set checks: read first.
+                    raise ConcurrencyError("a remembered task decides nothing unsaved")
+
+            with self.store.writing(task_id):
+                decide_remembered(attempt)
         self.bus.publish(task_id, {"type": "chunk", "data": data, "done": done})
 
     def post_result(
@@ -286,16 +300,11 @@ class InferenceTaskUseCases(UseCases):
         principal.require(access.WORKER)
         self.check_worker_owner(principal, worker_id)
 
-        handed = self._handed.take(task_id)
-
-        def attempt() -> dict[str, Any]:
-            nonlocal handed
+        def attempt(remembered: bool) -> dict[str, Any]:
             now = self.clock()
-            task, handed = handed, None
-            if task is None or task.claimed_by != worker_id or task.is_terminal:
-                task = self._worker_task(principal, task_id, worker_id)  # a hand-over decides nothing
+            task = self._writable(task_id, remembered)
             if task.is_terminal:
-                return self._record(task)
+                return self._record(task)  # terminal is final: a remembered one is the current one
             if error is not None or status == "error":
                 message = error if error is not None else _error_of(body)
                 changed = task.fail(worker_id, message, now, response_body=body)
@@ -303,7 +312,8 @@ class InferenceTaskUseCases(UseCases):
                 changed = task.complete(worker_id, body, now)
             return self._saved(task) if changed else self._record(task)
 
-        return retry_on_conflict(attempt)
+        with self.store.writing(task_id):
+            return decide_remembered(attempt)
 
     def revert(self, task_id: str, worker_id: str, channel_id: str | None, reason: str) -> bool:
         """Put a task the worker held (over that channel) back in the queue."""
@@ -341,17 +351,16 @@ class InferenceTaskUseCases(UseCases):
         return task.owner_id == principal.name
 
     def _saved(self, task: InferenceTask) -> dict[str, Any]:
-        self._handed.take(task.id)  # a hand-over older than this save would only lose its next save
         record = self._record(task, max(self.store.save(task)))
         self._announce(task, record)
         return record
 
     def _record(self, task: InferenceTask, saved_at: int | None = None) -> dict[str, Any]:
         """The wire record; the position comes from the save or a memory of it, not a query each time."""
-        position = saved_at if saved_at is not None else self._positions.get(task.id, task.version)
+        position = saved_at if saved_at is not None else self._memory.position(task.id, task.version)
         if position is None:
             position = self.store.position_of(task.id)
-        self._positions.put(task.id, task.version, position)
+        self._memory.put(task, position)
         return task_record(task, position)
 
     def _announce(self, task: InferenceTask, record: dict[str, Any]) -> None:

@@ -1,56 +1,56 @@
-"""What a replica remembers of the tasks it just wrote: their positions, and the tasks themselves."""
+"""What a replica remembers of the tasks it last saved or read: position, status and holder."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import NamedTuple
 
 from domain.inference_task import InferenceTask
 
-POSITION_MEMORY = 10_000
+TASK_MEMORY = 10_000
 
 
-class PositionMemory:
-    """The log position of recently saved or read tasks, keyed by task id and version (LRU)."""
+class Remembered(NamedTuple):
+    version: int
+    position: int
+    status: str
+    claimed_by: str | None
 
-    def __init__(self, size: int = POSITION_MEMORY) -> None:
+
+class TaskMemory:
+    """Each task's state as this replica last saw it, with the log position of that state (LRU).
+
+    The position of a task's last event names one version of it, so when the log still shows that
+    position for the task, what is remembered is what a fresh read would return: a worker's chunk
+    can be accepted on it after one indexed lookup instead of a load. Any other answer is decided
+    on a fresh load.
+    """
+
+    def __init__(self, size: int = TASK_MEMORY) -> None:
         self.size = size
-        self._entries: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._entries: OrderedDict[str, Remembered] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, task_id: str, version: int) -> int | None:
+    def position(self, task_id: str, version: int) -> int | None:
+        """The remembered position of this version of the task, if that is the one remembered."""
         with self._lock:
             entry = self._entries.get(task_id)
         # A version that moved on (a write on another replica) means the position must be read again.
-        return entry[1] if entry is not None and entry[0] == version else None
+        return entry.position if entry is not None and entry.version == version else None
 
-    def put(self, task_id: str, version: int, position: int) -> None:
+    def put(self, task: InferenceTask, position: int) -> None:
+        entry = Remembered(task.version, position, task.status, task.claimed_by)
         with self._lock:
-            self._entries[task_id] = (version, position)
-            self._entries.move_to_end(task_id)
+            self._entries[task.id] = entry
+            self._entries.move_to_end(task.id)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-
-class HandOver:
-    """Tasks this replica just saved, handed to the next step (the claim, the result) without a load.
-
-    A handed-over task may be stale (written since on another replica): its next save is then a lost
-    compare-and-set, and the step reloads and decides again. Each entry is taken once.
-    """
-
-    def __init__(self, size: int = POSITION_MEMORY) -> None:
-        self.size = size
-        self._tasks: OrderedDict[str, InferenceTask] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, task: InferenceTask) -> None:
+    def streaming_by(self, task_id: str, worker_id: str) -> int | None:
+        """The remembered position if the task was last seen running on this worker, else None."""
         with self._lock:
-            self._tasks[task.id] = task
-            self._tasks.move_to_end(task.id)
-            while len(self._tasks) > self.size:
-                self._tasks.popitem(last=False)
-
-    def take(self, task_id: str) -> InferenceTask | None:
-        with self._lock:
-            return self._tasks.pop(task_id, None)
+            entry = self._entries.get(task_id)
+        if entry is None or entry.status != "running" or entry.claimed_by != worker_id:
+            return None
+        return entry.position

@@ -16,8 +16,7 @@ from anyio import to_thread
 from application.access import Principal
 from application.dispatch import SubscribingBus
 from application.inference_tasks import InferenceTaskUseCases
-
-TERMINAL = ("completed", "error", "cancelled")
+from domain.inference_task import HELD, TERMINAL
 
 
 def terminal_event(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -104,7 +103,7 @@ class TaskWaiters:
                     return
                 if record["status"] != last_status:
                     last_status = record["status"]
-                    if last_status in ("claimed", "running"):
+                    if last_status in HELD:
                         yield "status", {"status": last_status, "claimedBy": record["claimedBy"]}
                 message = await sub.get(self.poll_interval)
                 if message is not None and message.get("type") == "chunk":
@@ -116,7 +115,7 @@ class TaskWaiters:
                 if message is not None and "record" in message:
                     record = dict(message["record"])  # terminal: no need to read the store
                     continue
-                if message is not None and message.get("status") in ("claimed", "running"):
+                if message is not None and message.get("status") in HELD:
                     if message["status"] != last_status:
                         last_status = message["status"]
                         yield "status", {"status": last_status, "claimedBy": message.get("claimedBy")}

@@ -1,10 +1,12 @@
 """Inference tasks through the full HTTP cycle (enqueue → channel → result → waiter), beside baselines.
 
-    python -m benchmarks.inference [--workers 4] [--callers 8] [--seconds 10] [--database-url URL]
+    python -m benchmarks.inference [--workers 4] [--callers 8] [--seconds 10] [--server-workers 1]
+        [--database-url URL]
 
 A real `agentrun serve` on a throwaway PostgreSQL database; N workers bound over SSE answer every
 task at once; C callers each loop enqueue → long-poll `waitMs` until completed. Reported: tasks/s and
-the latency from a worker's result POST to the caller's waiter response (p50/p99). Baselines in the
+the latency from a worker's result POST to the caller's waiter response (p50/p99), and the server's
+CPU per task (all its processes, `--server-workers` of them). Baselines in the
 same run: the store's ceiling for a task's three events (eventsourcing `save()` three times per task,
 C threads), and PostgreSQL NOTIFY commit-to-listener latency (what a cross-replica wake-up costs).
 """
@@ -12,6 +14,7 @@ C threads), and PostgreSQL NOTIFY commit-to-listener latency (what a cross-repli
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 import time
@@ -23,6 +26,7 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from benchmarks.append_http import process_tree_cpu
 from benchmarks.database import DEFAULT_ADMIN_URL, connection_params, throwaway_database
 from tests.support.server import Server
 from tests.support.workers import ChannelClient, register
@@ -33,9 +37,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
-def full_cycle(url: str, workers: int, callers: int, seconds: float) -> dict[str, Any]:
+def full_cycle(
+    url: str, workers: int, callers: int, seconds: float, server_workers: int = 1
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
-        server = Server("postgres", Path(data), database_url=url).start()
+        server = Server("postgres", Path(data), database_url=url, workers=server_workers).start()
+        assert server.process is not None
+        pid = server.process.pid
         posted: dict[str, float] = {}
         stop = threading.Event()
         try:
@@ -72,16 +80,21 @@ def full_cycle(url: str, workers: int, callers: int, seconds: float) -> dict[str
             threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(workers)]
             for t in threads:
                 t.start()
-            started = time.monotonic()
+            started, cpu_before = time.monotonic(), process_tree_cpu(pid)
             with ThreadPoolExecutor(callers) as pool:
                 latencies = [x for chunk in pool.map(call, range(callers)) for x in chunk]
-            elapsed = time.monotonic() - started
+            elapsed, cpu = time.monotonic() - started, process_tree_cpu(pid) - cpu_before
             stop.set()
             for channel in channels:
                 channel.close()
         finally:
             server.stop()
-    return {"tasks_per_s": len(latencies) / elapsed, "p50": pct(latencies, 0.5), "p99": pct(latencies, 0.99)}
+    return {
+        "tasks_per_s": len(latencies) / elapsed,
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+        "cpu_ms": cpu * 1000 / max(1, len(latencies)),
+    }
 
 
 class Task(Aggregate):
@@ -147,14 +160,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--callers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--server-workers", type=int, default=1, help="`agentrun serve --workers`")
     parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL)
     args = parser.parse_args()
     with throwaway_database(args.database_url) as url:
-        ours = full_cycle(url, args.workers, args.callers, args.seconds)
+        ours = full_cycle(url, args.workers, args.callers, args.seconds, args.server_workers)
     with throwaway_database(args.database_url) as url:
         ceiling = store_ceiling(url, args.callers, args.seconds)
         notify_p50, notify_p99 = notify_latency(url)
-    print(f"{args.workers} workers, {args.callers} callers, {args.seconds:g} s")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{args.workers} workers, {args.callers} callers, {args.seconds:g} s, {args.server_workers} server "
+        f"process(es); server CPU {ours['cpu_ms']:.1f} ms per task; load average {load}"
+    )
     print("| path | tasks/s | result→waiter p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: |")
     print(f"| agentrun full HTTP cycle | {ours['tasks_per_s']:.0f} | {ours['p50']:.1f} | {ours['p99']:.1f} |")

@@ -90,28 +90,74 @@ def list_tasks(
 
 
 def to_record(row: dict[str, Any]) -> dict[str, Any]:
+    """The wire record of a view row."""
+
     def body(value: str | None) -> Any:
         return None if value is None else orjson.loads(value)
 
+    return task_record(
+        id=row["id"],
+        status=row["status"],
+        pool_name=row["pool_name"],
+        llm_name=row["llm_name"],
+        model=row["model"],
+        tier=row["tier"],
+        claimed_by=row["claimed_by"],
+        request_body=body(row["request_body"]),
+        response_body=body(row["response_body"]),
+        error_message=row["error_message"],
+        streaming=bool(row["streaming"]),
+        created_at=row["created_at"],
+        claimed_at=row["claimed_at"],
+        stream_started_at=row["stream_started_at"],
+        completed_at=row["completed_at"],
+        owner_id=row["owner_id"],
+        agent_id=row["agent_id"],
+        position=row["position"],
+    )
+
+
+def task_record(
+    *,
+    id: str,
+    status: str,
+    pool_name: str,
+    llm_name: str | None,
+    model: str | None,
+    tier: str | None,
+    claimed_by: str | None,
+    request_body: Any,
+    response_body: Any,
+    error_message: str | None,
+    streaming: bool,
+    created_at: str | None,
+    claimed_at: str | None,
+    stream_started_at: str | None,
+    completed_at: str | None,
+    owner_id: str | None,
+    agent_id: str | None,
+    position: int,
+) -> dict[str, Any]:
+    """The one wire shape of an inference task, from a view row or from the aggregate."""
     return {
-        "id": row["id"],
-        "status": row["status"],
-        "poolName": row["pool_name"],
-        "llmName": row["llm_name"],
-        "model": row["model"],
-        "tier": row["tier"],
-        "claimedBy": row["claimed_by"],
-        "requestBody": body(row["request_body"]),
-        "responseBody": body(row["response_body"]),
-        "errorMessage": row["error_message"],
-        "streaming": bool(row["streaming"]),
-        "createdAt": row["created_at"],
-        "claimedAt": row["claimed_at"],
-        "streamStartedAt": row["stream_started_at"],
-        "completedAt": row["completed_at"],
-        "ownerId": row["owner_id"],
-        "agentId": row["agent_id"],
-        "position": row["position"],
+        "id": id,
+        "status": status,
+        "poolName": pool_name,
+        "llmName": llm_name,
+        "model": model,
+        "tier": tier,
+        "claimedBy": claimed_by,
+        "requestBody": request_body,
+        "responseBody": response_body,
+        "errorMessage": error_message,
+        "streaming": streaming,
+        "createdAt": created_at,
+        "claimedAt": claimed_at,
+        "streamStartedAt": stream_started_at,
+        "completedAt": completed_at,
+        "ownerId": owner_id,
+        "agentId": agent_id,
+        "position": position,
     }
 
 
