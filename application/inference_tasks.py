@@ -17,7 +17,7 @@ from domain.inference_task import STATUSES, InferenceTask, NotClaimableError, in
 from domain.redaction import redact
 from domain.timestamps import iso
 from domain.worker import Worker, worker_aggregate_id
-from projections import inference_queries, worker_queries
+from projections import inference_counts, inference_queries, worker_queries
 
 
 class Bus(Protocol):
@@ -226,6 +226,15 @@ class InferenceTaskUseCases(UseCases):
             except ValueError as error:
                 raise SchemaInvalidError(str(error)) from error
 
+    def counts(self, principal: Principal, min_position: int | None) -> dict[str, int]:
+        """Tasks by status (the caller's own unless it reads all), from counters."""
+        sees_all = principal.can(access.INFERENCE_READ_ALL)
+        if not sees_all:
+            principal.require(access.INFERENCE_READ_OWN)
+        self.wait_for_views(min_position)
+        with self.views.read() as cur:
+            return inference_counts.counts(cur, None if sees_all else principal.name, STATUSES)
+
     # -- the worker's side ------------------------------------------------------------
 
     def claim(self, task_id: str, worker_id: str, channel_id: str) -> InferenceTask | None:
@@ -271,21 +280,50 @@ class InferenceTaskUseCases(UseCases):
         """Pass a chunk on; the first one records that the task runs. Only the holder may post."""
         principal.require(access.WORKER)
         self.check_worker_owner(principal, worker_id)
-        remembered = self._memory.streaming_by(task_id, worker_id)
+        chunk = {"type": "chunk", "data": data, "done": done}
+        seen = self._memory.held(task_id, worker_id)
         # Running on this worker as last seen, and no event since: what a load would decide (accept).
-        if remembered is None or self.store.position_of(task_id) != remembered:
+        if seen is not None and seen.status == "running" and self.store.position_of(task_id) == seen.position:
+            self.bus.publish(task_id, chunk)
+            return
 
-            def attempt(remembered: bool) -> None:
-                task = self._writable(task_id, remembered)
-                if task.start_streaming(worker_id, self.clock()):
-                    self._saved(task)  # on a stale memory, a lost compare-and-set
-                elif remembered:
-                    # Accepting without a save is a decision no compare-and-set checks: read first.
-                    raise ConcurrencyError("a remembered task decides nothing unsaved")
+        def attempt(remembered: bool) -> None:
+            task = self._writable(task_id, remembered)
+            if task.start_streaming(worker_id, self.clock()):
+                self._saved(task)  # on a stale memory, a lost compare-and-set
+            elif remembered:
+                # Accepting without a save is a decision no compare-and-set checks: read first.
+                raise ConcurrencyError("a remembered task decides nothing unsaved")
 
-            with self.store.writing(task_id):
-                decide_remembered(attempt)
-        self.bus.publish(task_id, {"type": "chunk", "data": data, "done": done})
+        with self.store.writing(task_id):
+            try:
+                if self._first_chunk_on_memory(task_id, worker_id, chunk):
+                    return
+            except ConcurrencyError:
+                # The chunk went out on the log's state; the task moved on before `running` landed.
+                retry_on_conflict(lambda: attempt(False))
+                return
+            decide_remembered(attempt)
+        self.bus.publish(task_id, chunk)
+
+    def _first_chunk_on_memory(self, task_id: str, worker_id: str, chunk: dict[str, Any]) -> bool:
+        """The first chunk of a task this replica saw claimed by the worker, with no event since (one
+        indexed lookup): `running` and the chunk go out first, its commit lands after, off the
+        caller's path. False when the memory cannot decide (the caller loads)."""
+        seen = self._memory.held(task_id, worker_id)
+        if seen is None or self.store.position_of(task_id) != seen.position:
+            return False
+        task = self.store.get(task_id, remembered=True)
+        if not isinstance(task, InferenceTask) or task.version != seen.version:
+            return False
+        now = self.clock()
+        if not task.start_streaming(worker_id, now):
+            self.bus.publish(task_id, chunk)
+            return True
+        self._announce(task)
+        self.bus.publish(task_id, chunk)
+        self._record(task, max(self.store.save(task)))
+        return True
 
     def post_result(
         self,
@@ -363,7 +401,7 @@ class InferenceTaskUseCases(UseCases):
         self._memory.put(task, position)
         return task_record(task, position)
 
-    def _announce(self, task: InferenceTask, record: dict[str, Any]) -> None:
+    def _announce(self, task: InferenceTask, record: dict[str, Any] | None = None) -> None:
         """Tell waiters and channels on every replica that the task changed."""
         message: dict[str, Any] = {
             "type": "status",
@@ -371,7 +409,7 @@ class InferenceTaskUseCases(UseCases):
             "claimedBy": task.claimed_by,
             "poolName": task.pool_name,
         }
-        if task.is_terminal:
+        if task.is_terminal and record is not None:
             message["record"] = record  # a waiter answers with it, without reading the store again
         self.bus.publish(task.id, message)
 

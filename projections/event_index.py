@@ -183,4 +183,6 @@ def matching_positions(
 
 def _range(table: str, where: list[str], k: int) -> str:
     condition = " AND ".join(where)
-    return f"SELECT * FROM (SELECT x.position FROM {table} WHERE {condition} ORDER BY x.position LIMIT ?) r{k}"
+    return (
+        f"SELECT * FROM (SELECT x.position FROM {table} WHERE {condition} ORDER BY x.position LIMIT ?) r{k}"
+    )

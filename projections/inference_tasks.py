@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from domain.timestamps import iso, micros
+from projections import inference_counts
 from projections.base import Projection, ViewCursor, handles
 
 
@@ -29,6 +30,8 @@ class InferenceTasks(Projection):
             "claimed_at TEXT, stream_started_at TEXT, completed_at TEXT, completed_us BIGINT, "
             "position BIGINT NOT NULL"
         ),
+        # Tasks per (owner, status): the console's counts (projections/inference_counts.py).
+        **inference_counts.TABLES,
     }
     indexes = (
         "CREATE INDEX IF NOT EXISTS inference_tasks_pending ON inference_tasks (status, pool_name, seq)",
@@ -64,6 +67,8 @@ class InferenceTasks(Projection):
                 position,
             ),
         )
+        if cur.rowcount:
+            inference_counts.bump(cur, e.owner_id, "pending", 1)
 
     @handles("InferenceTask.Claimed")
     def _claimed(self, cur: ViewCursor, e: Any, position: int) -> None:
@@ -116,6 +121,7 @@ class InferenceTasks(Projection):
 
     @handles("InferenceRetention.Swept")
     def _swept(self, cur: ViewCursor, e: Any, position: int) -> None:
+        inference_counts.swept(cur, e.tasks_before_us)
         cur.execute(
             "DELETE FROM inference_tasks WHERE completed_us IS NOT NULL AND completed_us < ?",
             (e.tasks_before_us,),
@@ -128,8 +134,11 @@ class InferenceTasks(Projection):
 
     @staticmethod
     def _set(cur: ViewCursor, e: Any, position: int, **changes: Any) -> None:
+        was = inference_counts.before(cur, e.originator_id) if "status" in changes else None
         assignments = ", ".join(f"{column} = ?" for column in changes)
         cur.execute(
             f"UPDATE inference_tasks SET {assignments}, position = ? WHERE id = ?",
             (*changes.values(), position, e.originator_id),
         )
+        if "status" in changes:
+            inference_counts.moved(cur, was, changes["status"])

@@ -113,6 +113,7 @@ TABLE: dict[tuple[str, str], Op] = {
     ("POST", "/wakes/{wakeId}/result"): Op(WORKER, "wake", {"ok": True}),
     ("POST", "/inference-tasks"): Op(CLIENT, None, {"llmName": "{name}", "request": {}}),
     ("GET", "/inference-tasks"): Op(INFERENCE_READERS, None),
+    ("GET", "/inference-tasks/counts"): Op(INFERENCE_READERS, None),
     ("GET", "/inference-tasks/{taskId}"): Op(INFERENCE_READERS, "inference"),
     ("GET", "/inference-tasks/{taskId}/stream"): Op(INFERENCE_READERS, "inference", stream=True),
     ("DELETE", "/inference-tasks/{taskId}"): Op(CANCELLERS, "inference"),

@@ -41,14 +41,13 @@ export function inferencePage(main) {
   async function refresh(position) {
     try {
       const params = { minPosition: position || null };
-      const [page, w, l] = await Promise.all([
+      const [page, byStatus, w, l] = await Promise.all([
         get("inference-tasks", { status, limit: 50 }),
+        get("inference-tasks/counts", params),  // counters of the projection, never a scan
         get("workers", params).catch((e) => ({ error: e })),
         get("llms", params).catch((e) => ({ error: e })),
       ]);
-      const byStatus = {};
-      for (const t of page.items) byStatus[t.status] = (byStatus[t.status] || 0) + 1;
-      counts.replaceChildren(...STATUSES.map((s) => stat(`${s} (last 50)`, byStatus[s] || 0)));
+      counts.replaceChildren(...STATUSES.map((s) => stat(s, byStatus[s] || 0)));
       tasks.replaceChildren(table([
         { label: "Task", cell: (t) => h("a", { href: "#/inference", onclick: (e) => { e.preventDefault(); follow(t); } }, shortId(t.id)) },
         { label: "LLM / pool", cell: (t) => `${t.llmName} / ${t.poolName}` },

@@ -14,7 +14,7 @@ from application.infer import Chunk
 from interfaces.http.deferred import DeferredResponse
 from interfaces.http.endpoint import Call, json_response, page
 from interfaces.http.errors import error_response
-from interfaces.http.inference.models import TaskListQuery, TaskQuery
+from interfaces.http.inference.models import TaskCountsQuery, TaskListQuery, TaskQuery
 from interfaces.http.sse import event, sse_response
 
 INFER_WAIT_MS = 600_000
@@ -71,6 +71,11 @@ def list_tasks(call: Call) -> Any:
         min_position=q.min_position,
     )
     return page(items, next_cursor)
+
+
+def task_counts(call: Call) -> Any:
+    q = call.query(TaskCountsQuery)
+    return call.app.inference_tasks.counts(call.principal, q.min_position)
 
 
 def post_chunk(call: Call) -> tuple[int, None]:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from interfaces.http.limits import QueryInt
 from interfaces.http.wire import Body, JsonObject, Out, PageQuery, Query
 
 Name = Field(min_length=1, max_length=256)
@@ -28,6 +29,19 @@ class TaskListQuery(PageQuery):
     status: TaskStatus | None = None
     pool_name: str | None = None
     agent_id: str | None = None
+
+
+class TaskCountsQuery(Query):
+    min_position: QueryInt | None = None
+
+
+class TaskCounts(Out):
+    pending: int
+    claimed: int
+    running: int
+    completed: int
+    error: int
+    cancelled: int
 
 
 class PostChunk(Body):
