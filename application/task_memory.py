@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
-from domain.inference_task import InferenceTask
+from domain.inference_task import HELD, InferenceTask
 
 TASK_MEMORY = 10_000
 
@@ -47,10 +47,10 @@ class TaskMemory:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-    def streaming_by(self, task_id: str, worker_id: str) -> int | None:
-        """The remembered position if the task was last seen running on this worker, else None."""
+    def held(self, task_id: str, worker_id: str) -> Remembered | None:
+        """What is remembered of the task if it was last seen claimed or running by this worker."""
         with self._lock:
             entry = self._entries.get(task_id)
-        if entry is None or entry.status != "running" or entry.claimed_by != worker_id:
+        if entry is None or entry.status not in HELD or entry.claimed_by != worker_id:
             return None
-        return entry.position
+        return entry

@@ -1,6 +1,7 @@
 """The OpenAI door's cost: streamed completions through agentrun's queue beside a direct SSE server.
 
-    python -m benchmarks.openai_gateway [--requests 200] [--chunks 8] [--seconds 10] [--database-url URL]
+    python -m benchmarks.openai_gateway [--requests 200] [--chunks 8] [--seconds 10] [--server-workers 1]
+        [--database-url URL]
 
 Both paths stream the same `--chunks` chat.completion.chunk frames as fast as they can, read by the
 official `openai` SDK. Baseline: a backend answering `/v1/chat/completions` itself (a Starlette SSE
@@ -15,6 +16,7 @@ completions/s with 4 workers and 16 SDK clients on each path. The last line is t
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -176,6 +178,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--server-workers", type=int, default=1, help="`agentrun serve --workers`")
     parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--serve-direct", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -185,7 +188,7 @@ def main() -> None:
     direct_process, direct_url = start_direct(args.chunks)
     try:
         with throwaway_database(args.database_url) as url, tempfile.TemporaryDirectory() as data:
-            server = Server("postgres", Path(data), database_url=url).start()
+            server = Server("postgres", Path(data), database_url=url, workers=args.server_workers).start()
             loops: list[WorkerLoop] = []
             try:
                 loops = start_workers(server, args.workers, args.chunks)
@@ -225,7 +228,11 @@ def report(
         d_total.append(total)
     ours_rate = throughput(ours, "bench", args.clients, args.seconds)
     theirs_rate = throughput(theirs, "bench", args.clients, args.seconds)
-    print(f"{args.requests} streamed completions per path, {args.chunks} chunks each; PostgreSQL; 1 replica")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"{args.requests} streamed completions per path, {args.chunks} chunks each; PostgreSQL; "
+        f"{args.server_workers} server process(es); load average {load}"
+    )
     print("| path | TTFT p50 ms | TTFT p99 ms | total p50 ms | total p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, first, total in (
