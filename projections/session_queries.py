@@ -69,8 +69,9 @@ def list_sessions(
 
     `search`: title words each session must have a word starting with (`session_titles`).
     """
-    if search and session_titles.is_sparse(cur, search[0]):
-        return _list_matches(cur, tenants, state, backend_profile, reader_id, limit, after, search)
+    driven = session_titles.driving(cur, search) if search else None
+    if driven:
+        return _list_matches(cur, tenants, state, backend_profile, reader_id, limit, after, driven)
     ranges: list[str] = []
     args: list[Any] = []
     for segment in _SEGMENTS[state]:

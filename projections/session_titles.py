@@ -1,8 +1,9 @@
 """Title search of the session list: each word of a title, lowercased, in a table of its own.
 
 `q=` matches a session when every word of `q` is the start of a word of its title (case-folded).
-A search is driven by the index of words when its rarest-looking word (the longest) has few
-matches, and otherwise filters the list's own index ranges, where matches are then dense (ADR 0042).
+A search is driven by the index of words when its rarest term has few matches (each counted as a
+bounded index range), and otherwise filters the list's own index ranges, where matches are then
+dense (ADR 0042).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ WORD_LENGTH = 40
 MAX_TERMS = 8
 # Up to this many title words start with the driving term: read them and sort; beyond, the
 # matches are dense enough that the list's index ranges find a page quickly.
-SPARSE = 1_000
+SPARSE = 5_000
 _TOP = "\U0010ffff"
 
 
@@ -52,14 +53,24 @@ def prefix_range(term: str) -> tuple[str, str]:
     return term, term + _TOP
 
 
-def is_sparse(cur: ViewCursor, driving: str) -> bool:
-    low, high = prefix_range(driving)
+def matches_up_to(cur: ViewCursor, term: str, most: int) -> int:
+    """How many title words start with `term`, counted no further than `most + 1`."""
+    low, high = prefix_range(term)
     row = cur.execute(
         "SELECT COUNT(*) AS n FROM (SELECT word FROM session_title_words WHERE word >= ? AND word < ? "
         "ORDER BY word LIMIT ?) q",
-        (low, high, SPARSE + 1),
+        (low, high, most + 1),
     ).fetchone()
-    return row is not None and int(row["n"]) <= SPARSE
+    return 0 if row is None else int(row["n"])
+
+
+def driving(cur: ViewCursor, search: list[str]) -> list[str] | None:
+    """The search with its rarest term first when that term has few matches, else None (dense)."""
+    counted = sorted((matches_up_to(cur, term, SPARSE), -len(term), term) for term in search)
+    count, _, term = counted[0]
+    if count > SPARSE:
+        return None
+    return [term, *(t for t in search if t != term)]
 
 
 def having_words(session_column: str, search: list[str]) -> tuple[list[str], list[Any]]:

@@ -1,0 +1,91 @@
+"""Title search of the session list (`GET /sessions?q=`) at N synthetic sessions, per backend.
+
+    python -m benchmarks.session_search --sessions 100000
+    python -m benchmarks.session_search --backend sqlite --sessions 100000
+
+The session views are filled with synthetic rows (`benchmarks/synthetic_sessions.py`) and title
+words `fix the task alpha<i % 4> w<i>`; each search's first page (limit 50, reader `r1`,
+`state=all`) is read through `session_queries.list_sessions` and its p50/p99 printed: a term with
+one match, with 111 (`w123` starts w123, w1230..w1239, w12300..w12399), a pair, every session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from benchmarks.database import DEFAULT_ADMIN_URL, throwaway_database
+from benchmarks.synthetic_sessions import fill
+from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
+from infrastructure.projection_runner import create_tables
+from projections import session_queries, session_titles
+from projections.session_summaries import SessionSummaries
+
+SEARCHES = {"one match (w12345)": "w12345", "111 matches (w123)": "w123", "pair (alpha3 w77)": "alpha3 w77",
+            "every session (task)": "task", "no match (zebra)": "zebra"}  # fmt: skip
+
+
+def title_rows(n: int) -> str:
+    series = f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {n - 1}) "
+    session = "'syn-' || substr(CAST(100000000 + i AS TEXT), 2)"
+    return (
+        series + "INSERT INTO session_title_words (word, session_id) "
+        f"SELECT w.word, {session} FROM n, (SELECT 'fix' AS word UNION ALL SELECT 'the' "
+        "UNION ALL SELECT 'task') w UNION ALL "
+        f"SELECT 'alpha' || CAST(i % 4 AS TEXT), {session} FROM n "
+        f"UNION ALL SELECT 'w' || CAST(i AS TEXT), {session} FROM n"
+    )
+
+
+@contextmanager
+def views(backend: str, admin_url: str, sessions: int) -> Iterator[Database]:
+    def filled(db: Database) -> Database:
+        create_tables(db, [SessionSummaries()])
+        fill(db, sessions)
+        with db.transaction() as cur:
+            cur.execute(title_rows(sessions))
+            cur.execute("ANALYZE")
+        return db
+
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            db = filled(SqliteDatabase(Path(tmp) / "views.sqlite3"))
+            yield db
+            db.close()
+        return
+    with throwaway_database(admin_url) as url:
+        db = filled(PostgresDatabase(url, 2))
+        yield db
+        db.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--database-url", default=DEFAULT_ADMIN_URL)
+    args = parser.parse_args()
+    with views(args.backend, args.database_url, args.sessions) as db:
+        for name, q in SEARCHES.items():
+            latencies = []
+            for _ in range(args.requests):
+                start = time.perf_counter()
+                with db.read() as cur:
+                    session_queries.list_sessions(
+                        cur, tenants=None, state="all", backend_profile=None, reader_id="r1", limit=50,
+                        after=None, search=session_titles.terms(q),
+                    )  # fmt: skip
+                latencies.append((time.perf_counter() - start) * 1000)
+            latencies.sort()
+            p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+            print(f"{name}: p50 {p50:.2f} ms p99 {p99:.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
