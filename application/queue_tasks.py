@@ -124,21 +124,20 @@ class QueueTaskUseCases(UseCases):
     ) -> dict[str, Any]:
         """Cancel every task the filter matches in the principal's tenants, page by page on the server."""
         principal.require(access.QUEUE_CANCEL)
-        if state is not None and state not in QUEUE_TASK_STATES:
-            raise SchemaInvalidError(f"unknown queue task state {state!r}", allowed=list(QUEUE_TASK_STATES))
+        _check_state(state)
         matched = cancelled = position = 0
-        after: list[Any] | None = None
+        cursor: str | None = None
         while True:
-            with self.views.read() as cur:
-                items, after = queue_task_queries.list_tasks(
-                    cur,
-                    tenants=principal.tenant_filter(),
-                    queue=queue,
-                    state=state,
-                    updated_after=None,
-                    limit=BULK_PAGE,
-                    after=after,
-                )
+            # Every role that may cancel may read; minPosition 0: the pages need not wait for the views.
+            items, cursor = self.page(
+                principal,
+                queue=queue,
+                state=state,
+                updated_after=None,
+                limit=BULK_PAGE,
+                cursor=cursor,
+                min_position=0,
+            )
             for item in items:
                 matched += 1
                 if item["state"] in TERMINAL_QUEUE_TASK_STATES:
@@ -147,7 +146,7 @@ class QueueTaskUseCases(UseCases):
                 if task["state"] == "cancelled":
                     cancelled += 1
                     position = max(position, task["position"])
-            if after is None:
+            if cursor is None:
                 return {"matched": matched, "cancelled": cancelled, "position": position or None}
 
     def mark_read(self, principal: Principal, task_id: str, reader_id: str) -> dict[str, Any]:
@@ -185,8 +184,7 @@ class QueueTaskUseCases(UseCases):
         min_position: int | None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         principal.require(access.READ)
-        if state is not None and state not in QUEUE_TASK_STATES:
-            raise SchemaInvalidError(f"unknown queue task state {state!r}", allowed=list(QUEUE_TASK_STATES))
+        _check_state(state)
         order = queue_task_queries.QUEUE_ORDER if updated_after is None else queue_task_queries.CHANGE_ORDER
         after = cursors.read_cursor(cursor, len(order))
         self.wait_for_views(min_position, ["queue_tasks"])
@@ -227,3 +225,8 @@ class QueueTaskUseCases(UseCases):
         # The Views port has no snapshot read yet (application/ports.py is not this module's).
         db = getattr(self.views, "db", None)
         return db.read(snapshot=True) if db is not None else self.views.read()
+
+
+def _check_state(state: str | None) -> None:
+    if state is not None and state not in QUEUE_TASK_STATES:
+        raise SchemaInvalidError(f"unknown queue task state {state!r}", allowed=list(QUEUE_TASK_STATES))
