@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper, Notification, Transcoder
 from psycopg.conninfo import conninfo_to_dict
@@ -68,6 +70,33 @@ def postgres_env(database_url: str, pool_size: int) -> dict[str, str]:
     }
 
 
+# Names "creating the event store's tables" among this database's advisory locks.
+_TABLES_LOCK_KEY = 0x6167_656E_7474_626C
+
+
+@contextmanager
+def _tables_created_alone(env: dict[str, str]) -> Iterator[None]:
+    """Replicas starting together (`serve --workers N`) take turns at the library's CREATE TABLEs,
+    which race on PostgreSQL's catalog otherwise."""
+    if not env["PERSISTENCE_MODULE"].endswith("postgres"):
+        yield
+        return
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"] or None,
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_TABLES_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_TABLES_LOCK_KEY,))
+
+
 class EventLog:
     """Loads and saves aggregates, and reads the log in position order."""
 
@@ -78,7 +107,8 @@ class EventLog:
         memory: int = 10_000,
         gate: Availability | None = None,
     ):
-        self.app = AgentRunLog(env=env)
+        with _tables_created_alone(env):
+            self.app = AgentRunLog(env=env)
         recorder: Any = self.app.recorder
         self.recorder = recorder
         self.is_postgres = env["PERSISTENCE_MODULE"].endswith("postgres")
