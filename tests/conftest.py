@@ -15,7 +15,7 @@ import pytest
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 from tests.support.postgres import throwaway_database
-from tests.support.server import Server
+from tests.support.server import TEST_POOL_SIZE, Server
 from tests.support.verify import verify_views
 
 BACKENDS = ["sqlite", "postgres"]
@@ -44,11 +44,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
     """Settings for a fresh store: an empty SQLite dir, or a throwaway PostgreSQL database."""
+    # A small pool, as for test servers: the tests share one PostgreSQL across xdist workers.
+    pool = TEST_POOL_SIZE
     if backend == "sqlite":
-        yield Settings(AGENTRUN_DATA_DIR=tmp_path, AGENTRUN_AUTH="disabled")
+        yield Settings(AGENTRUN_DATA_DIR=tmp_path, AGENTRUN_AUTH="disabled", AGENTRUN_POOL_SIZE=pool)
         return
     with throwaway_database() as url:
-        yield Settings(DATABASE_URL=url, AGENTRUN_DATA_DIR=tmp_path, AGENTRUN_AUTH="disabled")
+        yield Settings(
+            DATABASE_URL=url, AGENTRUN_DATA_DIR=tmp_path, AGENTRUN_AUTH="disabled", AGENTRUN_POOL_SIZE=pool
+        )
 
 
 @pytest.fixture
