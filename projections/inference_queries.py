@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from domain.inference_task import HELD
 from projections.base import ViewCursor
 from projections.cursors import decode_cursor, encode_cursor
 
@@ -28,9 +29,10 @@ def pending_for_pools(cur: ViewCursor, pools: list[str], limit: int) -> list[str
 
 def held_by(cur: ViewCursor, worker_id: str) -> list[str]:
     """Ids of the tasks the view shows as claimed or running by the worker."""
+    held = sorted(HELD)
     rows = cur.execute(
-        "SELECT id FROM inference_tasks WHERE claimed_by = ? AND status IN ('claimed', 'running')",
-        (worker_id,),
+        f"SELECT id FROM inference_tasks WHERE claimed_by = ? AND status IN ({_marks(held)})",
+        (worker_id, *held),
     ).fetchall()
     return [row["id"] for row in rows]
 
