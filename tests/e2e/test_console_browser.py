@@ -131,8 +131,8 @@ def test_the_title_search_asks_the_server_by_word_prefix_in_any_case(
     row = f"tr[data-session='{session_id}']"
     page.click("button[data-tab='all']")
     page.fill("#title-search", word[:-3].upper())  # a word's start, in another case
-    page.wait_for_selector(row)
-    assert page.locator("#session-list tr[data-session]").count() == 1
+    sync_api.expect(page.locator("#session-list tr[data-session]")).to_have_count(1)
+    assert page.locator(row).count() == 1
     page.fill("#title-search", f"{word}x")
     page.wait_for_selector(row, state="detached")
     page.wait_for_selector("#session-list .empty")
