@@ -129,6 +129,7 @@ def big(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         db.close()
 
 
+@pytest.mark.slow
 def test_every_filter_of_the_event_page_reads_index_ranges_at_100k_events(big: Database) -> None:
     cases = itertools.product(
         (None, ["t1"], ["t0", "t3"]),
