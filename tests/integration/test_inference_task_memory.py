@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,85 @@ def test_a_task_ended_on_another_replica_takes_no_more_chunks_from_its_holder(
     # A result after the end changes nothing and answers the task as it ended.
     late = a.inference_tasks.post_result(SYSTEM, task_id, "w1", status=None, body="late", error=None)
     assert late["status"] == "cancelled" and late["responseBody"] is None
+
+
+def claimed_task(a: Container) -> str:
+    a.workers.register(SYSTEM, "w1", [{"name": "llm-w1", "model": "m"}])
+    task = a.inference_tasks.enqueue(
+        CLIENT, llm_name="llm-w1", request={}, stream=True, agent_id=None, fail_fast=False
+    )
+    assert a.inference_tasks.claim(task["id"], "w1", "c1") is not None
+    return str(task["id"])
+
+
+def write_elsewhere_before_the_next_save(
+    monkeypatch: pytest.MonkeyPatch, a: Container, write: Callable[[], object]
+) -> None:
+    """Another replica's write lands between replica a's decision on its memory and a's save."""
+    store = a.inference_tasks.store
+    save = store.save
+
+    def save_after_the_other_write(*aggregates: Any) -> list[int]:
+        monkeypatch.setattr(store, "save", save)
+        write()
+        return save(*aggregates)
+
+    monkeypatch.setattr(store, "save", save_after_the_other_write)
+
+
+def first_chunks_out(
+    a: Container, task_id: str, post: Callable[[], None]
+) -> tuple[list[str], Exception | None]:
+    """What replica a's bus carried for the task while `post` ran (statuses, and chunks "first"),
+    and the error `post` raised."""
+
+    async def run() -> tuple[list[str], Exception | None]:
+        sub = a.task_bus.subscribe(task_id)
+        error: Exception | None = None
+        try:
+            try:
+                await asyncio.to_thread(post)
+            except Exception as raised:  # noqa: BLE001 - the outcome under test
+                error = raised
+            # Deliveries were queued on this loop before `post` returned: one turn runs them.
+            await asyncio.sleep(0)
+            seen = [m.get("status") or m.get("data") for m in sub.drain()]
+            return [x for x in seen if x in ("running", "first")], error
+        finally:
+            sub.close()
+
+    return asyncio.run(run())
+
+
+def test_a_first_chunk_sent_ahead_of_its_commit_is_refused_when_the_task_ended_meanwhile(
+    replicas: tuple[Container, Container], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = replicas
+    task_id = claimed_task(a)
+    write_elsewhere_before_the_next_save(monkeypatch, a, lambda: b.inference_tasks.cancel(CLIENT, task_id))
+
+    out, error = first_chunks_out(
+        a, task_id, lambda: a.inference_tasks.post_chunk(SYSTEM, task_id, "w1", "first", False)
+    )
+    # It went out on the log's state when decided; the worker learns the task ended (409).
+    assert out == ["running", "first"] and isinstance(error, TerminalStateError)
+    task = a.inference_tasks.get(SYSTEM, task_id)
+    assert task["status"] == "cancelled" and task["streamStartedAt"] is None
+
+
+def test_a_first_chunk_sent_ahead_of_its_commit_stands_when_its_holder_kept_the_task(
+    replicas: tuple[Container, Container], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = replicas
+    task_id = claimed_task(a)
+    # The same worker's next chunk, posted to replica b, records `running` there first.
+    write_elsewhere_before_the_next_save(
+        monkeypatch, a, lambda: b.inference_tasks.post_chunk(SYSTEM, task_id, "w1", "second", False)
+    )
+
+    out, error = first_chunks_out(
+        a, task_id, lambda: a.inference_tasks.post_chunk(SYSTEM, task_id, "w1", "first", False)
+    )
+    assert error is None and out.count("first") == 1  # accepted, and not sent a second time
+    task = a.inference_tasks.get(SYSTEM, task_id)
+    assert task["status"] == "running" and task["claimedBy"] == "w1"
