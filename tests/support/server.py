@@ -29,7 +29,7 @@ ROLE_TOKENS: dict[str, dict[str, Any]] = {
 }
 
 
-TEST_POOL_SIZE = 4
+TEST_POOL_SIZE = 2
 
 
 def token_of(role: str) -> str:
@@ -75,7 +75,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AGENTRUN_"))}
         env.update(AGENTRUN_DATA_DIR=str(self.data_dir), AGENTRUN_API_TOKENS=api_tokens_json())
         # Small pools: many test servers share one PostgreSQL (max_connections=100) across xdist
-        # workers; a server holds about 2x this plus 4 (ADR 0041). A test may set its own.
+        # workers; a server holds up to 6x this plus 4 (ADR 0041). A test may set its own.
         env["AGENTRUN_POOL_SIZE"] = str(TEST_POOL_SIZE)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
