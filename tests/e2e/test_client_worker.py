@@ -14,6 +14,7 @@ from interfaces.client import AgentRunClient, ClientError, NotFound, Unavailable
 from interfaces.client.types_work import ChannelTask, InferenceTask, Worker
 from interfaces.client.worker_loop import TaskContext, WorkerLoop
 from tests.support.server import Server, token_of, unique
+from tests.support.waiting import wait_for, waiters_gauge
 
 
 def eventually(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.1) -> Any:
@@ -125,7 +126,14 @@ def test_inference_routes_through_the_client(server: Server) -> None:
     admin = AgentRunClient(server.base_url, token_of("admin"), timeout=10)
     worker_client = AgentRunClient(server.base_url, token_of("worker"), timeout=5)
     llm = unique("llm")
-    loop = WorkerLoop(worker_client, [{"name": llm, "model": "echo-1"}], echo).start()
+    parked = waiters_gauge(server) + 1
+
+    def echo_once_the_stream_is_open(task: ChannelTask, context: TaskContext) -> dict[str, Any]:
+        if task["streaming"]:  # a chunk sent before the client's stream subscribed would be missed
+            wait_for(lambda: waiters_gauge(server) >= parked)
+        return echo(task, context)
+
+    loop = WorkerLoop(worker_client, [{"name": llm, "model": "echo-1"}], echo_once_the_stream_is_open).start()
     try:
         worker_id = eventually(lambda: loop.worker_id)
         eventually(lambda: admin.workers.get(worker_id)["bound"])
