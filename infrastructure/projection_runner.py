@@ -93,6 +93,14 @@ def fold(projection: Projection, cur: Any, event: Any, position: int) -> None:
     projection.apply(cur, event, position)
 
 
+def fold_all(projection: Projection, cur: Any, events: list[tuple[int, Any]]) -> None:
+    """Apply a batch in as few statements as the projection can (`Projection.apply_batch`)."""
+    for _, event in events:
+        if isinstance(event, Undecodable) and projection.folds(event.name):
+            raise event.error
+    projection.apply_batch(cur, [(p, e) for p, e in events if not isinstance(e, Undecodable)])
+
+
 def type_of(event: Any) -> str:
     return event.name if isinstance(event, Undecodable) else event_name(event)
 
@@ -242,18 +250,24 @@ class ProjectionRunner:
         failing: tuple[int, Any] = (start, None)
         cur.execute("SAVEPOINT projection_fold")
         try:
-            for position, event in todo:
-                failing = (position, event)
-                fold(projection, cur, event, position)
+            fold_all(projection, cur, todo)
         except CONNECTION_ERRORS:
             raise
-        except Exception as error:  # noqa: BLE001 - a poison event is this projection's alone
+        except Exception:  # noqa: BLE001 - a poison event in there: fold one by one to find it
             cur.execute("ROLLBACK TO SAVEPOINT projection_fold")
-            reached = self._fold_before(cur, projection, todo, start, failing[0], events)
-            cur.execute("RELEASE SAVEPOINT projection_fold")
-            set_position(cur, projection.name, reached)
-            self._failed(cur, projection.name, failing[0], type_of(failing[1]), error)
-            return
+            try:
+                for position, event in todo:
+                    failing = (position, event)
+                    fold(projection, cur, event, position)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception as error:  # noqa: BLE001 - a poison event is this projection's alone
+                cur.execute("ROLLBACK TO SAVEPOINT projection_fold")
+                reached = self._fold_before(cur, projection, todo, start, failing[0], events)
+                cur.execute("RELEASE SAVEPOINT projection_fold")
+                set_position(cur, projection.name, reached)
+                self._failed(cur, projection.name, failing[0], type_of(failing[1]), error)
+                return
         cur.execute("RELEASE SAVEPOINT projection_fold")
         set_position(cur, projection.name, last)
         self.failures.pop(projection.name, None)

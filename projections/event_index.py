@@ -10,6 +10,7 @@ the projection's position and scans only the log above it (ADR 0042).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from domain.base import event_name
@@ -80,19 +81,31 @@ class EventIndex(Projection):
         return False  # an undecodable event is not indexed rather than stalling the index
 
     def apply(self, cur: ViewCursor, event: Any, position: int) -> None:
-        scope = self._scope(cur, event)
-        name = event_name(event)
-        cur.execute(
-            "INSERT INTO event_index (position, event_type, tenant_id, aggregate_id) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (position) DO NOTHING",
-            (position, name, scope.tenant_id, str(event.originator_id)),
-        )
-        for kind, ref_id in sorted(refs_of(event, scope)):
-            cur.execute(
+        self.apply_batch(cur, [(position, event)])
+
+    def apply_batch(self, cur: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+        # Three multi-row statements a batch: an aggregate's scope is written (or remembered) at its
+        # first event, before any later event of it in the batch looks it up.
+        indexed: list[tuple[Any, ...]] = []
+        referred: list[tuple[Any, ...]] = []
+        for position, event in events:
+            scope = self._scope(cur, event)
+            name = event_name(event)
+            indexed.append((position, name, scope.tenant_id, str(event.originator_id)))
+            for kind, ref_id in sorted(refs_of(event, scope)):
+                referred.append((kind, ref_id, position, name, scope.tenant_id))
+        if indexed:
+            cur.executemany(
+                "INSERT INTO event_index (position, event_type, tenant_id, aggregate_id) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (position) DO NOTHING",
+                indexed,
+            )
+        if referred:
+            cur.executemany(
                 "INSERT INTO event_refs (kind, ref_id, position, event_type, tenant_id) "
                 "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (kind, ref_id, position) DO NOTHING",
-                (kind, ref_id, position, name, scope.tenant_id),
+                referred,
             )
 
     def _scope(self, cur: ViewCursor, event: Any) -> AggregateScope:

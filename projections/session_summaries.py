@@ -11,10 +11,12 @@ the session's reader waits for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
+from domain.run import Run
 from domain.timestamps import iso, micros
 from projections import session_attention as attention
 from projections import session_counts, session_titles
@@ -143,12 +145,38 @@ class SessionSummaries(Projection):
     @handles("Run.EventAppended")
     def _run_event_appended(self, cur: ViewCursor, e: Any, position: int) -> None:
         # The most frequent event: `_touch` with {"last_event_seq": seq}, its statements spelled out.
+        touch = self._event_touch(cur, e)
+        if touch is not None:
+            cur.execute(_CURSORS_TOUCH, touch[0])
+            cur.execute(_EVENT_TOUCH, touch[1])
+
+    def _event_touch(self, cur: ViewCursor, e: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
         session_id = self._session_of_run(cur, e.originator_id)
         if session_id is None:
-            return
+            return None
         at, us = iso(e.timestamp), micros(e.timestamp)
-        cur.execute(_CURSORS_TOUCH, (-us, session_id))
-        cur.execute(_EVENT_TOUCH, (e.seq, at, us, -us, at, session_id))
+        return (-us, session_id), (e.seq, at, us, -us, at, session_id)
+
+    def apply_batch(self, cur: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+        # A run of consecutive run events sets each session's fields to its last one's values, so
+        # only the last touch of each session in the run is written (what one by one leaves).
+        touches: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+        for position, event in events:
+            if isinstance(event, Run.EventAppended):
+                touch = self._event_touch(cur, event)
+                if touch is not None:
+                    touches[touch[0][1]] = touch
+                continue
+            self._write_touches(cur, touches)
+            self.apply(cur, event, position)
+        self._write_touches(cur, touches)
+
+    @staticmethod
+    def _write_touches(cur: ViewCursor, touches: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]]) -> None:
+        if touches:
+            cur.executemany(_CURSORS_TOUCH, [cursors for cursors, _ in touches.values()])
+            cur.executemany(_EVENT_TOUCH, [summary for _, summary in touches.values()])
+            touches.clear()
 
     @handles("Run.Finished")
     def _run_finished(self, cur: ViewCursor, e: Any, position: int) -> None:
