@@ -124,6 +124,7 @@ def main() -> int:
     print(row.format("queue_tasks + queue_stats (queue events)", queue_events, ours, ours_rate))
     print(row.format("session_summaries (run events, baseline)", run_events, baseline, baseline_rate))
     print(f"| **ratio queue / baseline** | | | **{ours_rate / baseline_rate:.2f}** |")
+    print(f"\nratio agentrun / baseline: {ours_rate / baseline_rate:.2f}")
     return 0
 
 

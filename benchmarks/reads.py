@@ -30,11 +30,11 @@ import httpx
 
 from application.access import SYSTEM
 from benchmarks.database import DEFAULT_ADMIN_URL, throwaway_database
-from benchmarks.synthetic_sessions import fill as fill_synthetic
 from domain.session import session_aggregate_id
 from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
+from tests.support.synthetic_sessions import fill as fill_synthetic
 
 REQUESTS = 300
 PAGES = 21

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from benchmarks.synthetic_sessions import PROFILES, TENANTS, cursor_rows, fill, summary_rows
 from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.projection_runner import create_tables
 from projections import session_queries
 from projections.session_summaries import SessionSummaries
 from tests.support.postgres import throwaway_database
+from tests.support.synthetic_sessions import PROFILES, TENANTS, cursor_rows, fill, summary_rows
 
 STATES = session_queries.LIST_STATES
 READERS = (None, "r1")

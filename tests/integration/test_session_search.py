@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from benchmarks.synthetic_sessions import PROFILES, TENANTS, fill
 from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.projection_runner import create_tables
 from projections import session_queries, session_titles
 from projections.session_summaries import SessionSummaries
 from tests.integration.test_session_list_index import Explaining, expected_order, full_scans
 from tests.support.postgres import throwaway_database
+from tests.support.synthetic_sessions import PROFILES, TENANTS, fill
 
 
 def title_of(i: int) -> str:
