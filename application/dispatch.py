@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import anyio
 from anyio import to_thread
 
-from application.inference_tasks import InferenceTaskUseCases, task_frame
+from application.inference_tasks import InferenceTaskUseCases
+from application.inference_wire import task_frame
 from application.workers import WorkerUseCases
 from domain.inference_task import HELD
 from domain.timestamps import micros

@@ -18,7 +18,8 @@ from anyio import to_thread
 
 from application.access import Principal
 from application.errors import NotFoundError
-from application.inference_tasks import InferenceTaskUseCases, pick_of_pool
+from application.inference_tasks import InferenceTaskUseCases
+from application.inference_wire import pick_of_pool
 from application.waiters import TaskWaiters
 from application.workers import WorkerUseCases
 from domain.inference_task import TERMINAL

@@ -10,7 +10,8 @@ from application import access
 from application.access import Principal
 from application.base import UseCases
 from application.errors import NotFoundError, UnavailableError
-from application.inference_tasks import Bus, InferenceTaskUseCases
+from application.inference_tasks import InferenceTaskUseCases
+from application.inference_wire import Bus
 from application.retry import retry_on_conflict
 from domain.errors import ConflictError
 from domain.ids import new_id
