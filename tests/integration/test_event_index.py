@@ -10,15 +10,14 @@ import pytest
 
 from application.access import SYSTEM, Principal
 from application.event_log import EventFilter, EventLogUseCases
-from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
+from infrastructure.database import Database
 from infrastructure.log_reader import LogReader
-from infrastructure.projection_runner import create_tables
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 from projections import event_index
 from projections.event_index import EventIndex
 from tests.integration.test_session_list_index import Explaining, full_scans
-from tests.support.postgres import throwaway_database
+from tests.support.view_databases import filled_views, run_statements
 
 PRINCIPALS = (
     SYSTEM,
@@ -110,23 +109,9 @@ REF_ROWS = (
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def big(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    def filled(db: Database) -> Database:
-        create_tables(db, [EventIndex()])
-        with db.transaction() as cur:
-            cur.execute(INDEX_ROWS)
-            cur.execute(REF_ROWS)
-            cur.execute("ANALYZE")
-        return db
-
-    if request.param == "sqlite":
-        db = filled(SqliteDatabase(tmp_path_factory.mktemp("events") / "views.sqlite3"))
+    fill = run_statements(INDEX_ROWS, REF_ROWS)
+    with filled_views(str(request.param), tmp_path_factory.mktemp("events"), [EventIndex()], fill) as db:
         yield db
-        db.close()
-        return
-    with throwaway_database() as url:
-        db = filled(PostgresDatabase(url, 2))
-        yield db
-        db.close()
 
 
 @pytest.mark.slow

@@ -7,14 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
-from infrastructure.projection_runner import create_tables
+from infrastructure.database import Database
 from projections import inference_queries, queue_task_queries
 from projections.cursors import encode_cursor
 from projections.inference_tasks import InferenceTasks
 from projections.queue_tasks import QueueTasks
 from tests.integration.test_session_list_index import Explaining, full_scans
-from tests.support.postgres import throwaway_database
+from tests.support.view_databases import filled_views, run_statements
 
 ROWS = 100_000
 SERIES = f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ROWS}) "
@@ -35,23 +34,10 @@ INFERENCE_ROWS = (
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def views(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    def filled(db: Database) -> Database:
-        create_tables(db, [QueueTasks(), InferenceTasks()])
-        with db.transaction() as cur:
-            cur.execute(QUEUE_ROWS)
-            cur.execute(INFERENCE_ROWS)
-            cur.execute("ANALYZE")
-        return db
-
-    if request.param == "sqlite":
-        db = filled(SqliteDatabase(tmp_path_factory.mktemp("plans") / "views.sqlite3"))
+    projections = [QueueTasks(), InferenceTasks()]
+    fill = run_statements(QUEUE_ROWS, INFERENCE_ROWS)
+    with filled_views(str(request.param), tmp_path_factory.mktemp("plans"), projections, fill) as db:
         yield db
-        db.close()
-        return
-    with throwaway_database() as url:
-        db = filled(PostgresDatabase(url, 2))
-        yield db
-        db.close()
 
 
 def test_every_queue_task_list_reads_an_index(views: Database) -> None:

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
-from infrastructure.projection_runner import create_tables
+from infrastructure.database import Database
 from projections import session_queries
 from projections.session_summaries import SessionSummaries
-from tests.support.postgres import throwaway_database
 from tests.support.synthetic_sessions import PROFILES, TENANTS, cursor_rows, fill, summary_rows
+from tests.support.view_databases import filled_views
 
 STATES = session_queries.LIST_STATES
 READERS = (None, "r1")
@@ -28,19 +27,8 @@ SCOPES: tuple[tuple[list[str] | None, str | None], ...] = (
 
 
 def views(backend: str, tmp_path: Path, sessions: int) -> Iterator[Database]:
-    if backend == "sqlite":
-        db: Database = SqliteDatabase(tmp_path / "views.sqlite3")
-        create_tables(db, [SessionSummaries()])
-        fill(db, sessions)
+    with filled_views(backend, tmp_path, [SessionSummaries()], lambda db: fill(db, sessions)) as db:
         yield db
-        db.close()
-        return
-    with throwaway_database() as url:
-        db = PostgresDatabase(url, 2)
-        create_tables(db, [SessionSummaries()])
-        fill(db, sessions)
-        yield db
-        db.close()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
-from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
-from infrastructure.projection_runner import create_tables
+from infrastructure.database import Database
 from projections import session_queries, session_titles
 from projections.session_summaries import SessionSummaries
 from tests.integration.test_session_list_index import Explaining, expected_order, full_scans
-from tests.support.postgres import throwaway_database
 from tests.support.synthetic_sessions import PROFILES, TENANTS, fill
+from tests.support.view_databases import filled_views, run_statements
 
 
 def title_of(i: int) -> str:
@@ -36,23 +35,12 @@ def title_rows(n: int) -> str:
 
 
 def views(backend: str, tmp_path: Path, sessions: int) -> Iterator[Database]:
-    def filled(db: Database) -> Database:
-        create_tables(db, [SessionSummaries()])
+    def filled(db: Database) -> None:
         fill(db, sessions)
-        with db.transaction() as cur:
-            cur.execute(title_rows(sessions))
-            cur.execute("ANALYZE")
-        return db
+        run_statements(title_rows(sessions))(db)
 
-    if backend == "sqlite":
-        db = filled(SqliteDatabase(tmp_path / "views.sqlite3"))
+    with filled_views(backend, tmp_path, [SessionSummaries()], filled) as db:
         yield db
-        db.close()
-        return
-    with throwaway_database() as url:
-        db = filled(PostgresDatabase(url, 2))
-        yield db
-        db.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
