@@ -17,7 +17,7 @@ serve: $(VENV)/.installed
 
 # Every test, on PYTEST_JOBS xdist workers (0: in this process); one file per worker at a time, the
 # heavy timing-sensitive files on one worker (ADR 0041). PYTEST_ARGS adds pytest options.
-PYTEST_JOBS ?= 2
+PYTEST_JOBS ?= 3
 test: lint /usr/bin/chromium
 	$(PY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 

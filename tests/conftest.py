@@ -31,7 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "postgres" in params.values():
             item.add_marker(pytest.mark.postgres)
         # Under `--dist loadgroup` a file runs on one xdist worker, so its module-scoped servers
-        # start once; files marked `xdist_group("heavy")` share one worker and run one at a time.
+        # start once; the files of `xdist_group("heavy-a")`, and those of `("heavy-b")`, share a
+        # worker each and run one at a time there.
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(f"{layer}/{item.path.name}"))
 

@@ -23,7 +23,7 @@ pytestmark = [
     pytest.mark.skipif(
         not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian's chromium is not installed"
     ),
-    pytest.mark.xdist_group("heavy"),  # timing-sensitive: with the other heavy tests (ADR 0041)
+    pytest.mark.xdist_group("heavy-b"),  # timing-sensitive: with the other heavy tests (ADR 0041)
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -35,7 +35,7 @@ from tests.support.postgres import throwaway_database
 from tests.support.server import Server, token_of, unique
 
 # Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy-a")]
 
 SEED = int(os.environ.get("AGENTRUN_FUZZ_SEED", "20261201"))
 # Per operation and mode (valid, invalid): ~700 requests in all. `AGENTRUN_FUZZ_EXAMPLES` digs deeper.

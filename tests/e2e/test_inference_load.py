@@ -16,7 +16,7 @@ from tests.support.server import Server, unique
 from tests.support.workers import ChannelClient, register
 
 # Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy-b")]
 
 TASKS = 2000
 CALLERS = 8

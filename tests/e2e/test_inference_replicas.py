@@ -23,7 +23,7 @@ from tests.support.waiting import wait_for_waiters, waiters_gauge
 from tests.support.workers import ChannelClient, register
 
 # Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("heavy-a")]
 
 
 @pytest.fixture(scope="module", params=["two-servers", "workers-2"])

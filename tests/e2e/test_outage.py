@@ -23,7 +23,7 @@ from tests.support.postgres import ADMIN_URL, throwaway_database
 from tests.support.server import Api, Server, error_kind
 
 # Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy-a")]
 
 # The bounds of ADR 0032.
 TIME_TO_503 = 2.0

@@ -25,7 +25,7 @@ from tests.support.tail import Frame, follow
 from tests.support.verify import verify_views
 
 # Timing-sensitive load: kept on one xdist worker with the other heavy tests (ADR 0041).
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy")]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("heavy-b")]
 
 WRITERS = 32
 EVENTS = 20_000
