@@ -17,6 +17,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresDatastore
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
 
 from infrastructure.availability import CHECKOUT_SLICE, CONNECT_TIMEOUT, Availability, fast_pool_reconnects
@@ -36,7 +38,6 @@ def _unretried(method: Any) -> Any:
     return method.__wrapped__
 
 
-_insert_events = _unretried(PostgresApplicationRecorder.insert_events)
 _select_notifications = _unretried(PostgresApplicationRecorder.select_notifications)
 _max_notification_id = _unretried(PostgresApplicationRecorder.max_notification_id)
 _select_events = _unretried(PostgresAggregateRecorder.select_events)
@@ -55,6 +56,51 @@ class FailFastRecorder(PostgresApplicationRecorder):
         pool.kwargs["connect_timeout"] = CONNECT_TIMEOUT
         # Pre-ping's round trip per checkout, replaced by a look at the socket.
         use_cheap_check(pool)
+        self._define_insert_function()
+
+    def _define_insert_function(self) -> None:
+        """One statement appends a batch (ADR 0037): the library's transaction is a pipeline of
+        BEGIN, SET LOCAL, LOCK TABLE, NOTIFY, INSERT, sync and COMMIT, each a statement psycopg
+        builds and parses in Python. The same steps, in the same order, run here inside one
+        function, in the implicit transaction of one autocommit statement over four plain arrays
+        (dumped in C, where the library's composite type array is dumped in Python)."""
+        schema, table = Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        function = Identifier(f"{self.events_table_name}_append")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}"
+                "(ids text[], versions bigint[], topics text[], states bytea[]) "
+                "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
+                "SET LOCAL lock_timeout = '{lock_timeout}s'; "
+                # Positions are handed out and committed in one order: readers never skip one.
+                "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+                "NOTIFY {channel}; "
+                "RETURN QUERY INSERT INTO {schema}.{table} "
+                "(originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
+                "END $$"
+            ).format(
+                schema=schema,
+                function=function,
+                table=table,
+                lock_timeout=self.datastore.lock_timeout,
+                channel=Identifier(self.channel_name),
+            )
+        )
+        self._append_statement = SQL(
+            "SELECT * FROM {schema}.{function}(%s::text[], %s::bigint[], %s::text[], %s::bytea[])"
+        ).format(schema=schema, function=function)
+
+    def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        params = (
+            [str(e.originator_id) for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self._append_statement, params, prepare=True)
+            return [row[0] for row in curs.fetchall()]
 
     def bounded(self, action: Callable[[], T]) -> T:
         """Run `action`, retrying connection failures within the budgets above."""
@@ -80,8 +126,9 @@ class FailFastRecorder(PostgresApplicationRecorder):
                 time.sleep(0.1)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        result: Sequence[int] | None = self.bounded(lambda: _insert_events(self, stored_events, **kwargs))
-        return result
+        if not stored_events:
+            return []
+        return self.bounded(lambda: self._append(stored_events))
 
     def select_notifications(
         self,
