@@ -27,6 +27,10 @@ from infrastructure.availability import (
 from infrastructure.connection_check import check_idle_connection
 
 _PERCENT = re.compile(r"%")
+# The row of an `INSERT ... VALUES (?, ?, ...)`, which `executemany` repeats on PostgreSQL.
+_VALUES_ROW = re.compile(r"VALUES\s*(\(\s*\?(?:\s*,\s*\?)*\s*\))", re.IGNORECASE)
+# Rows per multi-row statement: PostgreSQL takes at most 65,535 parameters in one.
+_ROWS_PER_STATEMENT = 500
 # Seconds a SQLite statement waits on another process's lock before the request answers 503.
 SQLITE_LOCK_TIMEOUT = 5
 
@@ -45,9 +49,23 @@ class Cursor:
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if self._convert:
-            sql = _PERCENT.sub("%%", sql).replace("?", "%s")
-        self._raw.executemany(sql, rows)
+        if not self._convert:
+            self._raw.executemany(sql, rows)
+            return
+        sql = _PERCENT.sub("%%", sql)
+        values = _VALUES_ROW.search(sql)
+        if values is None or "DO UPDATE" in sql.upper():
+            # Not an insert of rows, or one whose rows may touch one key twice (one statement
+            # cannot): a statement per row, pipelined by psycopg.
+            self._raw.executemany(sql.replace("?", "%s"), rows)
+            return
+        # One multi-row INSERT per chunk: its parameters are dumped in C, where psycopg's pipeline
+        # builds each row's statement in Python.
+        row = values.group(1).replace("?", "%s")
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            statement = sql[: values.start(1)] + ", ".join([row] * len(chunk)) + sql[values.end(1) :]
+            self._raw.execute(statement.replace("?", "%s"), [p for r in chunk for p in r])
 
     def fetchone(self) -> dict[str, Any] | None:
         row = self._raw.fetchone()
