@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -66,6 +65,11 @@ class Writers:
         finally:
             self.pool.shutdown(wait=False)
 
+    def wrote_more(self, events: int, timeout: float = 30) -> None:
+        """Return once the log has grown by `events` from now (the writers are writing)."""
+        head = self.container.log.head()
+        assert wait_until(lambda: self.container.log.head() >= head + events, timeout)
+
     def completed(self) -> Callable[[], int]:
         """How many sessions the views show finished (-1 while the database is unreachable)."""
 
@@ -107,11 +111,11 @@ def test_views_match_a_rebuild_after_the_listen_connection_is_killed_mid_stream(
     writers = Writers(c, threads=3, retry_outages=False)
     try:
         for kill in range(1, 5):
-            time.sleep(0.3)
+            writers.wrote_more(10)  # mid-stream: the writers are writing
             assert terminate_backends(url, PostgresListener.APPLICATION_NAME) == 1
             assert wait_until(lambda kill=kill: listener.connections == kill + 1, 10)
             assert wait_until(lambda: connections_of(url, PostgresListener.APPLICATION_NAME) == 1, 10)
-        time.sleep(0.3)
+        writers.wrote_more(10)  # and go on writing after the last reconnect
     finally:
         run_ids = writers.finish()
 
@@ -132,17 +136,23 @@ def test_views_match_a_rebuild_after_a_database_restart_mid_stream(
     assert wait_until(lambda: len(advisory_lock_holders(url)) == 1, 10)
 
     writers = Writers(c, threads=3, retry_outages=True)
+    assert writers.failures is not None and c.availability is not None
+    failures, availability = writers.failures, c.availability
     try:
         for restart in range(1, 3):
             before = writers.completed()()
             assert wait_until(lambda before=before: writers.completed()() >= before + 3, 60)
             # A restart: every connection dies and, for a moment, none can be made.
+            failed = len(failures)
             allow_connections(url, False)
             try:
                 assert kill_all_connections(url) >= 3  # pools, listener, leader lock at least
                 with pytest.raises(psycopg.OperationalError):
                     psycopg.connect(url, connect_timeout=5).close()
-                time.sleep(1.0)
+                # The service has seen the outage: its probe finds the database away, and a write
+                # failed on it (the writers retry until it is back).
+                assert wait_until(lambda: not availability.status().reachable, 30)
+                assert wait_until(lambda failed=failed: len(failures) > failed, 30)
             finally:
                 allow_connections(url, True)
             assert wait_until(lambda restart=restart: listener.connections > restart, 30)

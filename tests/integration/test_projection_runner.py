@@ -18,6 +18,7 @@ from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.signals import Signal
 from interfaces.bootstrap import Container, all_projections
+from tests.support.observe import Attempts, ParkedWaits, named
 from tests.support.views import (
     AppliedLedger,
     advisory_lock_holders,
@@ -72,11 +73,16 @@ def test_live_views_equal_a_rebuild_after_concurrent_session_activity(
 
 def test_views_catch_up_on_the_save_signal_well_before_the_poll(settings: Settings) -> None:
     c = Container(settings.model_copy(update={"poll_interval": 30.0}))
+    idle = ParkedWaits(c.events_signal, named("projection-runner"))
     c.start()
     try:
         assert c.views.wait_for(None, timeout=10)
-        time.sleep(0.2)  # let the runner go idle, waiting on its 30 s poll timer
+        seen = 0
         for n in range(5):
+            # The runner is idle: parked on its wake-up signal, with its 30 s poll timer as the timeout.
+            assert idle.wait_parked(10, after=seen)
+            assert idle.timeouts[-1] == 30.0
+            seen = idle.waits
             position = create_run(c, f"sess-{n}")["position"]
             started = time.monotonic()
             assert c.views.wait_for(position, timeout=10)
@@ -118,7 +124,9 @@ def test_a_replica_waiting_for_a_position_is_woken_by_notify(settings: Settings)
         replica.views.poll_interval = 30.0  # only a signal can wake this waiter in time
         assert replica.listener is not None
         assert wait_until(lambda: replica.listener is not None and replica.listener.connections >= 1, 10)
-        time.sleep(0.3)
+        # The listener's wake-up after connecting (it may have missed notifications) has fired: the
+        # replica's runner, not the leader, never fires this signal itself.
+        assert wait_until(lambda: replica.advanced_signal.generation >= 1, 10)
 
         result: dict[str, Any] = {}
         target = leader.log.head() + 1
@@ -207,17 +215,23 @@ def test_one_replica_holds_the_projection_lock_and_the_other_takes_over_when_it_
 ) -> None:
     url = str(settings.database_url)
     first = Container(settings)
-    second = Container(settings)
+    # The second runner polls often: it tries the lock every 50 ms (and on every wake-up).
+    second = Container(settings.model_copy(update={"poll_interval": 0.05}))
+    tries = Attempts(second.runner.leader, "acquire")
     first.start()
     try:
         assert wait_until(lambda: len(advisory_lock_holders(url)) == 1, 10)
+        checked = first.runner.leader._checked_at
         second.start()
-        time.sleep(1.2)  # the second runner tried the lock at least twice
-
-        deadline = time.monotonic() + 1.5
-        while time.monotonic() < deadline:
+        # The second runner tries the lock again and again and never gets it, while the first, the
+        # holder, checks its lock connection again (every second) and keeps it.
+        for attempts in range(1, 6):
+            assert tries.wait_for(attempts, 10)
             assert len(advisory_lock_holders(url)) == 1
-            time.sleep(0.1)
+        assert wait_until(lambda: first.runner.leader._checked_at > checked, 10)
+        assert tries.wait_for(len(tries.results) + 1, 10)
+        assert not any(tries.returned)
+        assert len(advisory_lock_holders(url)) == 1
         assert first.runner.leader._held and not second.runner.leader._held
 
         position = create_run(first, "sess-before")["position"]

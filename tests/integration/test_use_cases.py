@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,7 +14,9 @@ from domain.errors import IdempotencyConflictError, SchemaInvalidError, Terminal
 from domain.outcome import Outcome
 from domain.run import LeaseConflictError, StaleAttemptError
 from domain.session import TenantPolicyDeniedError
+from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
+from tests.support.clock import ManualClock
 
 THREADS = 8
 
@@ -116,11 +118,28 @@ def test_a_heartbeat_is_fenced_by_runner_and_claim_epoch(container: Container) -
         container.runs.heartbeat(SYSTEM, run_id, "runner-1", 0, 60_000)
 
 
-def test_a_newer_claim_fences_out_the_older_attempt(container: Container) -> None:
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def clocked(settings: Settings, clock: ManualClock) -> Iterator[Container]:
+    """A started container whose use cases read the time from `clock`."""
+    c = Container(settings, clock=clock)
+    c.start()
+    yield c
+    c.close()
+
+
+def test_a_newer_claim_fences_out_the_older_attempt(clocked: Container, clock: ManualClock) -> None:
+    container = clocked
     run_id = create_run(container)["id"]
-    container.runs.claim(SYSTEM, run_id, "runner-1", 1)
+    container.runs.claim(SYSTEM, run_id, "runner-1", 1_000)
     container.run_events.append(SYSTEM, run_id, [{"type": "backend_status", "payload": {}, "claimEpoch": 1}])
-    time.sleep(0.01)  # the 1 ms lease has expired: another runner may take the run over
+    with pytest.raises(LeaseConflictError):  # the lease is live
+        container.runs.claim(SYSTEM, run_id, "runner-2", 60_000)
+    clock.advance(milliseconds=1_001)  # the lease has expired: another runner may take the run over
     taken = container.runs.claim(SYSTEM, run_id, "runner-2", 60_000)
     assert (taken["claimedBy"], taken["claimEpoch"]) == ("runner-2", 2)
 
