@@ -11,14 +11,25 @@ import orjson
 from application.access import SYSTEM
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container, all_projections
+from tests.support.cli_fork import run_cli
 
 
-def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def _env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AGENTRUN_"))}
     env["AGENTRUN_DATA_DIR"] = str(settings.data_dir)
     env["AGENTRUN_AUTH"] = "disabled"
     if settings.database_url:
         env["DATABASE_URL"] = settings.database_url
+    return env
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in a process forked from one that imported the CLI already."""
+    return run_cli(list(args), _env(settings), timeout=60)
+
+
+def _cli_from_a_fresh_interpreter(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = _env(settings)
     return subprocess.run(
         [sys.executable, "-m", "interfaces.cli", *args],
         env=env,
@@ -58,6 +69,7 @@ def test_projections_status_shows_position_head_and_lag(settings: Settings) -> N
 
 
 def test_unknown_command_exits_with_usage(settings: Settings) -> None:
-    result = _cli(settings, "frobnicate")
+    # `python -m interfaces.cli` from a fresh interpreter: the module runs as a program.
+    result = _cli_from_a_fresh_interpreter(settings, "frobnicate")
     assert result.returncode == 2
     assert "usage: agentrun" in result.stderr

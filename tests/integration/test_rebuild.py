@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from infrastructure.rebuild import Rebuild
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
+from tests.support.cli_fork import run_cli
 from tests.support.views import assert_views_match_rebuild, positions, session_activity, wait_until
 
 
@@ -31,9 +31,7 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env["AGENTRUN_AUTH"] = "disabled"
     if settings.database_url:
         env["DATABASE_URL"] = settings.database_url
-    return subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_cli(list(args), env, timeout=120)  # its own process, as `python -m interfaces.cli`
 
 
 def test_rebuild_swaps_in_fresh_views_while_writers_and_the_runner_keep_going(container: Container) -> None:
