@@ -244,6 +244,7 @@ class Container:
             if self.availability is not None:
                 self.availability.stop()
             self._started = False
+        self.http.close()
         self.log_reader.close()
         self.sweep_loop.close()
         self.db.close()

@@ -21,11 +21,10 @@ from interfaces.http.openapi import build_openapi
 from interfaces.http.request_context import RequestContext
 from interfaces.http.request_log import RequestLog
 from interfaces.http.routes import API, API_PREFIX, CONSOLE, OPS
+from interfaces.http.state import HANDLER_THREADS
 
 if TYPE_CHECKING:
     from interfaces.bootstrap import Container
-
-HANDLER_THREADS = 100
 
 
 def create_app(container: Container) -> Starlette:
@@ -42,7 +41,7 @@ def create_app(container: Container) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Handlers run in threads and a read may wait up to 5 s for the views: allow more of them.
+        # The other work that runs in threads (waiters, dispatch) gets as many as handlers.
         to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
         container.start()
         try:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 from anyio import to_thread
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -104,7 +103,7 @@ def to_route(endpoint: Endpoint, container: Container, prefix: str = "") -> Rout
             if endpoint.own_threads:
                 result = await to_thread.run_sync(endpoint.handler, call, limiter=container.http.own_threads)
             else:
-                result = await run_in_threadpool(endpoint.handler, call)
+                result = await container.http.in_handler_thread(endpoint.handler, call)
         except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
             return from_exception(error)
         if isinstance(result, Response):
