@@ -226,6 +226,32 @@ def test_a_heartbeat_on_an_unclaimed_run_is_stale() -> None:
         new_run().heartbeat("runner-a", 0, 10_000, T0)
 
 
+def test_a_heartbeat_keeps_the_run_from_another_runner_past_the_first_lease() -> None:
+    run = claimed_run("runner-a", lease_ms=200)
+
+    run.heartbeat("runner-a", 1, 600_000, T0 + timedelta(milliseconds=100))
+
+    with pytest.raises(LeaseConflictError):
+        run.claim("runner-b", 30_000, T0 + timedelta(milliseconds=250))
+    assert (run.claimed_by, run.claim_epoch) == ("runner-a", 1)
+
+
+def test_after_a_takeover_only_the_new_holder_may_beat_and_write() -> None:
+    run = claimed_run("runner-a", lease_ms=1)
+    run.claim("runner-b", 30_000, T0 + timedelta(milliseconds=50))
+    later = T0 + timedelta(milliseconds=60)
+
+    with pytest.raises(StaleAttemptError):
+        run.heartbeat("runner-a", 1, 1_000, later)
+    with pytest.raises(StaleAttemptError):
+        run.check_fence("runner-a", 1)
+    run.heartbeat("runner-b", 2, 1_000, later)
+    run.check_fence("runner-b", 2)
+
+    assert (run.claimed_by, run.claim_epoch) == ("runner-b", 2)
+    assert run.lease_expires_at == later + timedelta(seconds=1)
+
+
 def test_a_heartbeat_on_a_terminal_run_changes_nothing() -> None:
     run = claimed_run("runner-a")
     run.cancel("stop", T0)
