@@ -27,10 +27,8 @@ from infrastructure.availability import (
 from infrastructure.connection_check import check_idle_connection
 
 _PERCENT = re.compile(r"%")
-# The row of an `INSERT ... VALUES (?, ?, ...)`, which `executemany` repeats on PostgreSQL.
-_VALUES_ROW = re.compile(r"VALUES\s*(\(\s*\?(?:\s*,\s*\?)*\s*\))", re.IGNORECASE)
-# Rows per multi-row statement: PostgreSQL takes at most 65,535 parameters in one.
-_ROWS_PER_STATEMENT = 500
+# The row of an `INSERT ... VALUES (?, ?, ...)`, which `executemany` can unnest on PostgreSQL.
+_VALUES_ROW = re.compile(r"VALUES\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.IGNORECASE)
 # Seconds a SQLite statement waits on another process's lock before the request answers 503.
 SQLITE_LOCK_TIMEOUT = 5
 
@@ -48,24 +46,24 @@ class Cursor:
         self._raw.execute(sql, params)
         return self
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], types: Sequence[str] = ()) -> None:
+        """`sql` once per row. Given the PostgreSQL `types` of its columns, an `INSERT ... VALUES
+        (?, ...)` is one statement over one array per column on PostgreSQL: its arrays are dumped in
+        C and its text is converted once, where psycopg pipelines a statement per row, each built
+        in Python."""
         if not self._convert:
             self._raw.executemany(sql, rows)
             return
         sql = _PERCENT.sub("%%", sql)
-        values = _VALUES_ROW.search(sql)
-        if values is None or "DO UPDATE" in sql.upper():
-            # Not an insert of rows, or one whose rows may touch one key twice (one statement
-            # cannot): a statement per row, pipelined by psycopg.
+        values = _VALUES_ROW.search(sql) if types else None
+        if values is None:
             self._raw.executemany(sql.replace("?", "%s"), rows)
             return
-        # One multi-row INSERT per chunk: its parameters are dumped in C, where psycopg's pipeline
-        # builds each row's statement in Python.
-        row = values.group(1).replace("?", "%s")
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            statement = sql[: values.start(1)] + ", ".join([row] * len(chunk)) + sql[values.end(1) :]
-            self._raw.execute(statement.replace("?", "%s"), [p for r in chunk for p in r])
+        if not rows:
+            return
+        arrays = ", ".join(f"%s::{t}[]" for t in types)
+        statement = sql[: values.start()] + f"SELECT * FROM unnest({arrays})" + sql[values.end() :]
+        self._raw.execute(statement.replace("?", "%s"), [list(column) for column in zip(*rows, strict=True)])
 
     def fetchone(self) -> dict[str, Any] | None:
         row = self._raw.fetchone()

@@ -13,7 +13,8 @@ class ViewCursor(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ...) -> ViewCursor: ...
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], types: Sequence[str] = ...) -> None:
+        """`sql` once per row; `types` (PostgreSQL column types) lets an INSERT be one statement."""
 
     def fetchone(self) -> dict[str, Any] | None: ...
 

@@ -99,6 +99,7 @@ class EventIndex(Projection):
                 "INSERT INTO event_index (position, event_type, tenant_id, aggregate_id) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (position) DO NOTHING",
                 indexed,
+                types=("bigint", "text", "text", "text"),
             )
         if referred:
             cur.executemany(
@@ -106,6 +107,7 @@ class EventIndex(Projection):
                 "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (kind, ref_id, position) DO NOTHING",
                 referred,
+                types=("text", "text", "bigint", "text", "text"),
             )
 
     def _scope(self, cur: ViewCursor, event: Any) -> AggregateScope:
