@@ -1,8 +1,10 @@
 """Append throughput of agentrun run events beside plain eventsourcing `save()`, same server.
 
-    python -m benchmarks.append [--writers 32] [--seconds 10] [--batch 1] [--database-url URL]
+    python -m benchmarks.append [--writers 32] [--seconds 10] [--batch 1] [--backend postgres|sqlite]
+        [--database-url URL]
 
-Each side gets its own throwaway database on the server of `--database-url` (an admin URL).
+Each side gets its own throwaway database on the server of `--database-url` (an admin URL), or with
+`--backend sqlite` its own SQLite file in a temporary directory (the embedded default, one process).
 agentrun is driven through its application layer (`Container.run_events.append`) with the
 projection runner started, as in production; the baseline is a minimal eventsourcing aggregate
 saved with `Application.save()`. Every writer thread owns one aggregate, so no writer ever loses a
@@ -12,11 +14,15 @@ compare-and-set race: what is measured is the store, not retries.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import statistics
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -110,12 +116,24 @@ def drive(result: Result, writers: int, seconds: float, call: Callable[[int], No
 # -- agentrun ----------------------------------------------------------------------------
 
 
-def bench_agentrun(admin_url: str, writers: int, seconds: float, batch: int) -> Result:
+@contextmanager
+def agentrun_settings(admin_url: str, backend: str) -> Iterator[Settings]:
+    """Settings for a fresh store: a throwaway PostgreSQL database, or an empty SQLite directory."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="agentrun-bench-") as data_dir:
+            yield Settings(AGENTRUN_DATA_DIR=Path(data_dir), AGENTRUN_AUTH="disabled")  # type: ignore[call-arg]
+        return
+    with throwaway_database(admin_url) as url:
+        yield Settings(DATABASE_URL=url, AGENTRUN_AUTH="disabled")  # type: ignore[call-arg]
+
+
+def bench_agentrun(
+    admin_url: str, writers: int, seconds: float, batch: int, backend: str = "postgres"
+) -> Result:
     """Run events appended through the application layer, projection runner running."""
     result = Result("agentrun run_events.append", batch)
     events = [{"type": "usage", "payload": PAYLOAD} for _ in range(batch)]
-    with throwaway_database(admin_url) as url:
-        settings = Settings(DATABASE_URL=url, AGENTRUN_AUTH="disabled")  # type: ignore[call-arg]
+    with agentrun_settings(admin_url, backend) as settings:
         container = Container(settings)
         container.start()
         try:
@@ -194,8 +212,8 @@ def _count_projection_batches(container: Container) -> list[int]:
     sizes: list[int] = []
     run_once = container.runner.run_once
 
-    def counted() -> int:
-        processed = run_once()
+    def counted(upto: int | None = None) -> int:
+        processed = run_once(upto)
         if processed:
             sizes.append(processed)
         return processed
@@ -250,12 +268,24 @@ def baseline_env(url: str, pool_size: int) -> dict[str, str]:
     }
 
 
-def bench_baseline(admin_url: str, writers: int, seconds: float, batch: int) -> Result:
+@contextmanager
+def baseline_application(admin_url: str, backend: str) -> Iterator[Application[Any]]:
+    """The library's application on its own recorder for `backend`, nothing else changed."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="agentrun-bench-baseline-") as data_dir:
+            env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": f"{data_dir}/events.db"}
+            yield Application(env=env)
+        return
+    with throwaway_database(admin_url, prefix="agentrun_bench_baseline") as url:
+        yield Application(env=baseline_env(url, Settings().pool_size))
+
+
+def bench_baseline(
+    admin_url: str, writers: int, seconds: float, batch: int, backend: str = "postgres"
+) -> Result:
     """`Application.save()` of `batch` new events of one in-memory aggregate per call."""
     result = Result("eventsourcing Application.save", batch)
-    pool_size = Settings().pool_size
-    with throwaway_database(admin_url, prefix="agentrun_bench_baseline") as url:
-        app: Application[Any] = Application(env=baseline_env(url, pool_size))
+    with baseline_application(admin_url, backend) as app:
         try:
             tallies = [Tally() for _ in range(writers)]
             for tally in tallies:
@@ -276,7 +306,9 @@ def bench_baseline(admin_url: str, writers: int, seconds: float, batch: int) -> 
 # -- report -------------------------------------------------------------------------------
 
 
-def server_version(admin_url: str) -> str:
+def server_version(admin_url: str, backend: str = "postgres") -> str:
+    if backend == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}"
     with psycopg.connect(admin_url) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return f"PostgreSQL {row[0] if row else '?'}"
@@ -343,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_ADMIN_URL,
         help="admin URL of the server the throwaway databases are created on",
     )
+    parser.add_argument("--backend", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument(
         "--rounds",
         type=int,
@@ -350,13 +383,13 @@ def main(argv: list[str] | None = None) -> None:
         help="measure both sides this many times, alternating which goes first; report medians",
     )
     args = parser.parse_args(argv)
-    version = server_version(args.database_url)
+    version = server_version(args.database_url, args.backend)
     rounds: list[tuple[Result, Result]] = []
     for n in range(args.rounds):
         sides = [bench_agentrun, bench_baseline]
         order = sides if n % 2 == 0 else sides[::-1]
         measured = {
-            bench.__name__: bench(args.database_url, args.writers, args.seconds, args.batch)
+            bench.__name__: bench(args.database_url, args.writers, args.seconds, args.batch, args.backend)
             for bench in order
         }
         rounds.append((measured["bench_agentrun"], measured["bench_baseline"]))
