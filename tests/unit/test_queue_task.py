@@ -140,6 +140,7 @@ def test_a_completed_task_cannot_be_cancelled() -> None:
 
     assert task.cancel("too late", T0) is False
     assert task.state == "completed" and task.cancel_reason is None
+    assert task.cancelled_at is None and task.version == 2
 
 
 def test_read_marks_keep_the_latest_version_each_reader_saw() -> None:
