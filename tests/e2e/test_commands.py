@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from interfaces.http.commands.models import CommandOut, CommandPage
-from tests.support.server import Api, Server, error_kind, unique
+from tests.support.server import Api, error_kind, unique
 
 COMMAND_FIELDS = {
     "id",
@@ -100,35 +100,23 @@ def test_creating_a_command_on_an_unknown_run_is_not_found(client: Api) -> None:
     assert error_kind(response) == "not-found"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"type": "prompt", "payload": {}},
-        {"type": "TURN", "payload": {}},
-        {"payload": {}},
-        {"type": "turn"},
-        {"type": "turn", "payload": "hi"},
-        {"type": "turn", "payload": {}, "idempotencyKey": 5},
-        {"type": "turn", "payload": {}, "idempotencyKey": ""},
-        {"type": "turn", "payload": {}, "priority": 1},
-    ],
-    ids=[
-        "unknown-type",
-        "uppercase-type",
-        "missing-type",
-        "missing-payload",
-        "payload-string",
-        "key-int",
-        "key-empty",
-        "unknown-field",
-    ],
-)
-def test_creating_an_invalid_command_is_schema_invalid(
-    client: Api, run_id: str, body: dict[str, Any]
-) -> None:
-    response = client.post(f"/runs/{run_id}/commands", body)
-    assert response.status_code == 422
-    assert error_kind(response) == "schema-invalid"
+INVALID_COMMANDS: dict[str, dict[str, Any]] = {
+    "unknown-type": {"type": "prompt", "payload": {}},
+    "uppercase-type": {"type": "TURN", "payload": {}},
+    "missing-type": {"payload": {}},
+    "missing-payload": {"type": "turn"},
+    "payload-string": {"type": "turn", "payload": "hi"},
+    "key-int": {"type": "turn", "payload": {}, "idempotencyKey": 5},
+    "key-empty": {"type": "turn", "payload": {}, "idempotencyKey": ""},
+    "unknown-field": {"type": "turn", "payload": {}, "priority": 1},
+}
+
+
+def test_creating_an_invalid_command_is_schema_invalid(client: Api, run_id: str) -> None:
+    for case, body in INVALID_COMMANDS.items():
+        response = client.post(f"/runs/{run_id}/commands", body)
+        assert response.status_code == 422, case
+        assert error_kind(response) == "schema-invalid", case
     assert client.ok(client.get(f"/runs/{run_id}/commands"))["count"] == 0
 
 
@@ -142,14 +130,9 @@ def test_creating_a_command_from_bad_json_is_schema_invalid(client: Api, run_id:
     assert error_kind(response) == "schema-invalid"
 
 
-@pytest.mark.parametrize("ending", ["finish", "cancel"])
-def test_creating_a_command_on_a_terminal_run_conflicts(
-    server: Server, client: Api, runner: Api, run_id: str, ending: str
-) -> None:
-    if ending == "finish":
-        runner.ok(runner.post(f"/runs/{run_id}/finish", {"terminalStatus": "completed"}))
-    else:
-        server.client("operator").ok(server.client("operator").post(f"/runs/{run_id}/cancel"))
+def test_creating_a_command_on_a_terminal_run_conflicts(client: Api, runner: Api, run_id: str) -> None:
+    # A cancelled run too: unit/test_run::test_a_command_cannot_be_added_to_a_terminal_run.
+    runner.ok(runner.post(f"/runs/{run_id}/finish", {"terminalStatus": "completed"}))
     response = create(client, run_id)
     assert response.status_code == 409
     assert error_kind(response) == "conflict"
@@ -208,27 +191,12 @@ def test_reusing_a_key_with_another_payload_conflicts(client: Api, run_id: str) 
     assert client.ok(client.get(f"/runs/{run_id}/commands"))["count"] == 1
 
 
-def test_reusing_a_key_with_another_command_type_conflicts(client: Api, run_id: str) -> None:
-    key = unique("key")
-    client.ok(create(client, run_id, "turn", {"prompt": "a"}, idempotencyKey=key), 201)
-    response = create(client, run_id, "interrupt", {"prompt": "a"}, idempotencyKey=key)
-    assert response.status_code == 409
-    assert error_kind(response) == "conflict"
-
-
 def test_idempotency_keys_are_scoped_to_their_run(client: Api, run_id: str) -> None:
     key = unique("key")
     first = client.ok(create(client, run_id, idempotencyKey=key), 201)
     other_run = client.create_run()["id"]
     second = client.ok(create(client, other_run, idempotencyKey=key), 201)
     assert second["id"] != first["id"]
-
-
-def test_commands_without_a_key_are_never_deduplicated(client: Api, run_id: str) -> None:
-    a = new_command(client, run_id, "turn", {"prompt": "same"})
-    b = new_command(client, run_id, "turn", {"prompt": "same"})
-    assert a["id"] != b["id"]
-    assert (a["seq"], b["seq"]) == (1, 2)
 
 
 # -- listing --------------------------------------------------------------------------
@@ -273,17 +241,11 @@ def test_listing_commands_of_an_unknown_run_is_not_found(client: Api) -> None:
     assert error_kind(response) == "not-found"
 
 
-@pytest.mark.parametrize(
-    "params",
-    [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"afterSeq": -1}, {"cursor": "zz"}],
-    ids=["limit-zero", "limit-over-100", "limit-word", "afterSeq-negative", "foreign-cursor"],
-)
-def test_listing_commands_with_bad_parameters_is_schema_invalid(
-    client: Api, run_id: str, params: dict[str, Any]
-) -> None:
-    response = client.get(f"/runs/{run_id}/commands", **params)
-    assert response.status_code == 422
-    assert error_kind(response) == "schema-invalid"
+def test_listing_commands_with_bad_parameters_is_schema_invalid(client: Api, run_id: str) -> None:
+    for params in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"afterSeq": -1}, {"cursor": "zz"}):
+        response = client.get(f"/runs/{run_id}/commands", **params)
+        assert response.status_code == 422, params
+        assert error_kind(response) == "schema-invalid", params
 
 
 # -- transitions ----------------------------------------------------------------------
@@ -308,17 +270,13 @@ def test_acknowledging_twice_returns_the_command_unchanged(client: Api, runner: 
     assert second.json() == first
 
 
-@pytest.mark.parametrize(
-    ("status", "state"),
-    [("completed", "completed"), ("failed", "failed"), ("cancelled", "cancelled")],
-)
-def test_finishing_an_acknowledged_command_makes_it_terminal(
-    client: Api, runner: Api, run_id: str, status: str, state: str
-) -> None:
+def test_finishing_an_acknowledged_command_makes_it_terminal(client: Api, runner: Api, run_id: str) -> None:
+    # Each terminal status and its state:
+    # unit/test_command::test_finishing_maps_the_terminal_status_to_a_state.
     command = new_command(client, run_id)
     acked = runner.ok(runner.post(f"/commands/{command['id']}/ack"))
     body = {
-        "terminalStatus": status,
+        "terminalStatus": "failed",
         "failureKind": "k",
         "failureMessage": "m",
         "threadId": "t1",
@@ -326,24 +284,10 @@ def test_finishing_an_acknowledged_command_makes_it_terminal(
     }
     finished = runner.ok(runner.post(f"/commands/{command['id']}/finish", body))
     CommandOut.model_validate(finished)
-    assert finished["state"] == state
+    assert finished["state"] == "failed"
     assert finished["acknowledgedAt"] == acked["acknowledgedAt"]
     assert finished["position"] > acked["position"]
-    assert client.ok(client.get(f"/commands/{command['id']}"))["state"] == state
-
-
-def test_finishing_a_command_as_blocked_makes_it_terminal(client: Api, runner: Api, run_id: str) -> None:
-    command = new_command(client, run_id)
-    finished = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "blocked"}))
-    assert finished["state"] in {"failed", "cancelled", "completed"}
-    again = runner.ok(runner.post(f"/commands/{command['id']}/ack"))
-    assert again == finished
-
-
-def test_finishing_a_pending_command_directly_completes_it(client: Api, runner: Api, run_id: str) -> None:
-    command = new_command(client, run_id)
-    finished = runner.ok(runner.post(f"/commands/{command['id']}/finish", {"terminalStatus": "completed"}))
-    assert finished["state"] == "completed"
+    assert client.ok(client.get(f"/commands/{command['id']}"))["state"] == "failed"
 
 
 def test_finishing_a_terminal_command_returns_it_unchanged(client: Api, runner: Api, run_id: str) -> None:
@@ -365,14 +309,6 @@ def test_cancelling_a_pending_command_cancels_it(client: Api, operator: Api, run
     assert client.ok(client.get(f"/commands/{command['id']}"))["state"] == "cancelled"
 
 
-def test_cancelling_an_acknowledged_command_cancels_it(
-    client: Api, runner: Api, operator: Api, run_id: str
-) -> None:
-    command = new_command(client, run_id)
-    runner.ok(runner.post(f"/commands/{command['id']}/ack"))
-    assert operator.ok(operator.post(f"/commands/{command['id']}/cancel"))["state"] == "cancelled"
-
-
 def test_cancelling_twice_returns_the_command_unchanged(operator: Api, client: Api, run_id: str) -> None:
     command = new_command(client, run_id)
     first = operator.ok(operator.post(f"/commands/{command['id']}/cancel"))
@@ -381,39 +317,31 @@ def test_cancelling_twice_returns_the_command_unchanged(operator: Api, client: A
     assert second.json() == first
 
 
-@pytest.mark.parametrize("action", ["ack", "finish", "cancel"])
-def test_transitions_of_an_unknown_command_are_not_found(server: Server, action: str) -> None:
-    admin = server.client("admin")
-    body = {"terminalStatus": "completed"} if action == "finish" else {}
-    response = admin.post(f"/commands/{unique('cmd_missing')}/{action}", body)
-    assert response.status_code == 404
-    assert error_kind(response) == "not-found"
+def test_transitions_of_an_unknown_command_are_not_found(admin: Api) -> None:
+    for action in ("ack", "finish", "cancel"):
+        body = {"terminalStatus": "completed"} if action == "finish" else {}
+        response = admin.post(f"/commands/{unique('cmd_missing')}/{action}", body)
+        assert response.status_code == 404, action
+        assert error_kind(response) == "not-found", action
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {},
-        {"terminalStatus": "acknowledged"},
-        {"terminalStatus": "done"},
-        {"terminalStatus": "completed", "x": 1},
-        {"terminalStatus": "failed", "failureKind": 3},
-    ],
-    ids=[
-        "missing-status",
-        "non-terminal-status",
-        "unknown-status",
-        "unknown-field",
-        "failureKind-int",
-    ],
-)
+INVALID_FINISHES: dict[str, dict[str, Any]] = {
+    "missing-status": {},
+    "non-terminal-status": {"terminalStatus": "acknowledged"},
+    "unknown-status": {"terminalStatus": "done"},
+    "unknown-field": {"terminalStatus": "completed", "x": 1},
+    "failureKind-int": {"terminalStatus": "failed", "failureKind": 3},
+}
+
+
 def test_finishing_a_command_with_an_invalid_body_is_schema_invalid(
-    client: Api, runner: Api, run_id: str, body: dict[str, Any]
+    client: Api, runner: Api, run_id: str
 ) -> None:
     command = new_command(client, run_id)
-    response = runner.post(f"/commands/{command['id']}/finish", body)
-    assert response.status_code == 422
-    assert error_kind(response) == "schema-invalid"
+    for case, body in INVALID_FINISHES.items():
+        response = runner.post(f"/commands/{command['id']}/finish", body)
+        assert response.status_code == 422, case
+        assert error_kind(response) == "schema-invalid", case
     assert client.ok(client.get(f"/commands/{command['id']}"))["state"] == "pending"
 
 

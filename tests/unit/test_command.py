@@ -148,6 +148,16 @@ def test_cancelling_records_the_reason() -> None:
     assert command.failure_message == "run cancelled"
 
 
+def test_an_acknowledged_command_may_be_cancelled() -> None:
+    command = new_command()
+    command.acknowledge(T0)
+
+    assert command.cancel("changed my mind", T0 + timedelta(seconds=1)) is True
+
+    assert command.state == "cancelled" and command.is_terminal
+    assert command.acknowledged_at == T0
+
+
 @pytest.mark.parametrize("end", ["completed", "cancelled"])
 def test_every_transition_on_a_terminal_command_changes_nothing(end: str) -> None:
     command = new_command()

@@ -435,12 +435,19 @@ def test_commands_of_a_run_get_consecutive_seqs() -> None:
     assert run.command_ids == ["cmd_1", "cmd_2"]
 
 
-def test_a_command_cannot_be_added_to_a_terminal_run() -> None:
+@pytest.mark.parametrize("end", ["finished", "cancelled"])
+def test_a_command_cannot_be_added_to_a_terminal_run(end: str) -> None:
     run = new_run()
-    run.cancel("done", T0)
+    if end == "finished":
+        run.finish(Outcome("completed"), T0)
+    else:
+        run.cancel("done", T0)
 
-    with pytest.raises(TerminalStateError):
+    with pytest.raises(TerminalStateError) as raised:
         run.add_command("cmd_1", "turn", None, payload_hash({}), T0)
+
+    assert raised.value.kind == "conflict"
+    assert run.command_ids == []
 
 
 def test_an_idempotency_key_finds_the_command_created_with_it() -> None:
