@@ -9,8 +9,8 @@ copy of the request's context), and so do the tasks of a streamed response.
 
 from __future__ import annotations
 
+import random
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,7 +27,10 @@ def request_id_of(given: str | None) -> str:
     """The client's id when it is sane, else a new one."""
     if given is not None and _SANE.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    # Not uuid4: its os.urandom releases the GIL, and the event loop then queues behind the
+    # handler threads to take it back, once per request. An id needs to be unique, not secret;
+    # `random` reseeds in each forked worker.
+    return f"{random.getrandbits(128):032x}"
 
 
 def _given(scope: Scope) -> str | None:
