@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime
 
 import pytest
 
 from interfaces.http.events.models import AuditOut
 from tests.support.server import Api, Server, error_kind
+from tests.support.waiting import wait_for
 
 
 def claimed_then_finished(api: Api, tenant: str = "tenant-a") -> tuple[str, str]:
-    """A run claimed, then (after a pause) finished; returns its id and an instant in between."""
+    """A run claimed, then finished; returns its id and an instant in between (the claim's own)."""
     run = api.create_run(tenant=tenant)
     api.ok(api.post(f"/runs/{run['id']}/claim", {"runnerId": "r-audit", "leaseMs": 60_000}))
-    time.sleep(0.02)
     between = api.ok(api.get(f"/runs/{run['id']}"))["updatedAt"]
-    time.sleep(0.02)
+    # The finish must be stamped after `between` (microseconds, the same host clock): the clock moves on.
+    claimed_at = datetime.fromisoformat(between)
+    assert wait_for(lambda: datetime.now(UTC) > claimed_at, timeout=5)
     api.ok(api.post(f"/runs/{run['id']}/finish", {"terminalStatus": "failed", "failureKind": "oops"}))
     return run["id"], between
 
