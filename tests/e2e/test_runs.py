@@ -171,6 +171,7 @@ def test_creating_a_run_from_bad_json_is_schema_invalid(admin: Api) -> None:
 
 
 def test_a_session_id_of_another_tenant_is_denied_by_tenant_policy(admin: Api) -> None:
+    # Another project too: unit/test_session::test_reusing_a_session_across_a_tenant_or_project_is_denied.
     session_id = unique("sess")
     admin.create_run(tenant="tenant-a", session_id=session_id)
     response = admin.post(
@@ -178,22 +179,6 @@ def test_a_session_id_of_another_tenant_is_denied_by_tenant_policy(admin: Api) -
         {
             "tenantId": "tenant-b",
             "projectId": "proj",
-            "backendProfile": "codex",
-            "sessionRef": {"sessionId": session_id},
-        },
-    )
-    assert response.status_code == 403
-    assert error_kind(response) == "tenant-policy-denied"
-
-
-def test_a_session_id_of_another_project_is_denied_by_tenant_policy(admin: Api) -> None:
-    session_id = unique("sess")
-    admin.create_run(session_id=session_id)
-    response = admin.post(
-        "/runs",
-        {
-            "tenantId": "tenant-a",
-            "projectId": "other",
             "backendProfile": "codex",
             "sessionRef": {"sessionId": session_id},
         },

@@ -301,53 +301,8 @@ def test_versions_are_comparable_across_sessions(server: Server) -> None:
 # -- session boundaries ---------------------------------------------------------------
 
 
-def test_session_id_of_another_tenant_is_denied(server: Server) -> None:
-    session_id, _ = start_session(server.client("client"), unique("profile"))
-    other = server.client("client-b")
-    response = other.post(
-        "/runs",
-        {
-            "tenantId": "tenant-b",
-            "projectId": "proj",
-            "backendProfile": "codex",
-            "sessionRef": {"sessionId": session_id},
-        },
-    )
-    assert response.status_code == 403
-    assert error_kind(response) == "tenant-policy-denied"
-
-
-def test_session_id_of_another_project_is_denied(server: Server) -> None:
-    client = server.client("client")
-    profile = unique("profile")
-    session_id, _ = start_session(client, profile)
-    response = client.post(
-        "/runs",
-        {
-            "tenantId": "tenant-a",
-            "projectId": "other-proj",
-            "backendProfile": profile,
-            "sessionRef": {"sessionId": session_id},
-        },
-    )
-    assert response.status_code == 403
-    assert error_kind(response) == "tenant-policy-denied"
-
-
-def test_session_id_of_another_backend_profile_is_schema_invalid(server: Server) -> None:
-    client = server.client("client")
-    session_id, _ = start_session(client, unique("profile"))
-    response = client.post(
-        "/runs",
-        {
-            "tenantId": "tenant-a",
-            "projectId": "proj",
-            "backendProfile": unique("profile"),
-            "sessionRef": {"sessionId": session_id},
-        },
-    )
-    assert response.status_code == 422
-    assert error_kind(response) == "schema-invalid"
+# A session id of another tenant, project or backend profile (403 tenant-policy-denied, 422):
+# unit/test_session (boundary rules) and the POST /runs wiring in test_runs.py.
 
 
 def test_second_run_of_same_tenant_project_and_profile_joins_the_session(server: Server) -> None:
