@@ -17,7 +17,8 @@ from interfaces.bootstrap import Container
 from projections import event_index
 from projections.event_index import EventIndex
 from tests.integration.test_session_list_index import Explaining, full_scans
-from tests.support.view_databases import filled_views, run_statements
+from tests.support.datasets import Datasets
+from tests.support.view_databases import run_statements
 
 PRINCIPALS = (
     SYSTEM,
@@ -108,9 +109,9 @@ REF_ROWS = (
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def big(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def big(request: pytest.FixtureRequest, datasets: Datasets) -> Iterator[Database]:
     fill = run_statements(INDEX_ROWS, REF_ROWS)
-    with filled_views(str(request.param), tmp_path_factory.mktemp("events"), [EventIndex()], fill) as db:
+    with datasets.open("event-index-100k", str(request.param), [EventIndex()], fill) as db:
         yield db
 
 

@@ -13,7 +13,8 @@ from projections.cursors import encode_cursor
 from projections.inference_tasks import InferenceTasks
 from projections.queue_tasks import QueueTasks
 from tests.integration.test_session_list_index import Explaining, full_scans
-from tests.support.view_databases import filled_views, run_statements
+from tests.support.datasets import Datasets
+from tests.support.view_databases import run_statements
 
 ROWS = 100_000
 SERIES = f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ROWS}) "
@@ -33,10 +34,10 @@ INFERENCE_ROWS = (
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def views(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def views(request: pytest.FixtureRequest, datasets: Datasets) -> Iterator[Database]:
     projections = [QueueTasks(), InferenceTasks()]
     fill = run_statements(QUEUE_ROWS, INFERENCE_ROWS)
-    with filled_views(str(request.param), tmp_path_factory.mktemp("plans"), projections, fill) as db:
+    with datasets.open("task-lists-100k", str(request.param), projections, fill) as db:
         yield db
 
 

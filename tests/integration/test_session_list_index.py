@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,11 @@ import pytest
 from infrastructure.database import Database
 from projections import session_queries
 from projections.session_summaries import SessionSummaries
-from tests.support.synthetic_sessions import PROFILES, TENANTS, cursor_rows, fill, summary_rows
-from tests.support.view_databases import filled_views
+from tests.support.datasets import Datasets, sessions_with_titles
+from tests.support.synthetic_sessions import PROFILES, TENANTS, cursor_rows, summary_rows
+
+# With the session list tests on one worker: the 100k sessions are built once for both files.
+pytestmark = pytest.mark.xdist_group("integration/sessions")
 
 STATES = session_queries.LIST_STATES
 READERS = (None, "r1")
@@ -26,19 +28,20 @@ SCOPES: tuple[tuple[list[str] | None, str | None], ...] = (
 )
 
 
-def views(backend: str, tmp_path: Path, sessions: int) -> Iterator[Database]:
-    with filled_views(backend, tmp_path, [SessionSummaries()], lambda db: fill(db, sessions)) as db:
+def sessions(datasets: Datasets, backend: str, n: int) -> Iterator[Database]:
+    """`n` synthetic sessions with their titles (shared with the search tests), read-only."""
+    with datasets.open(f"sessions-{n}", backend, [SessionSummaries()], sessions_with_titles(n)) as db:
         yield db
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def big(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    yield from views(str(request.param), tmp_path_factory.mktemp("big"), 100_000)
+def big(request: pytest.FixtureRequest, datasets: Datasets) -> Iterator[Database]:
+    yield from sessions(datasets, str(request.param), 100_000)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def small(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from views(str(request.param), tmp_path, 240)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def small(request: pytest.FixtureRequest, datasets: Datasets) -> Iterator[Database]:
+    yield from sessions(datasets, str(request.param), 240)
 
 
 class Explaining:

@@ -4,48 +4,23 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infrastructure.database import Database
 from projections import session_queries, session_titles
-from projections.session_summaries import SessionSummaries
-from tests.integration.test_session_list_index import Explaining, expected_order, full_scans
-from tests.support.synthetic_sessions import PROFILES, TENANTS, fill
-from tests.support.view_databases import filled_views, run_statements
+from tests.integration.test_session_list_index import Explaining, expected_order, full_scans, sessions
+from tests.support.datasets import Datasets, title_of
+from tests.support.synthetic_sessions import PROFILES, TENANTS
+
+# With the session list tests on one worker: the 100k sessions are built once for both files.
+pytestmark = pytest.mark.xdist_group("integration/sessions")
 
 
-def title_of(i: int) -> str:
-    return f"Fix the Task {f'alpha{i % 4}' if i % 4 else 'zero'} w{i}"
-
-
-def title_rows(n: int) -> str:
-    """Every session's words in SQL: `fix`, `the`, `task`, `alpha1`..`alpha3` or `zero`, `w<i>`."""
-    series = f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {n - 1}) "
-    session = "'syn-' || substr(CAST(100000000 + i AS TEXT), 2)"
-    return (
-        series + "INSERT INTO session_title_words (word, session_id) "
-        f"SELECT w.word, {session} FROM n, (SELECT 'fix' AS word UNION ALL SELECT 'the' "
-        "UNION ALL SELECT 'task') w UNION ALL "
-        f"SELECT CASE WHEN i % 4 = 0 THEN 'zero' ELSE 'alpha' || CAST(i % 4 AS TEXT) END, {session} FROM n "
-        f"UNION ALL SELECT 'w' || CAST(i AS TEXT), {session} FROM n"
-    )
-
-
-def views(backend: str, tmp_path: Path, sessions: int) -> Iterator[Database]:
-    def filled(db: Database) -> None:
-        fill(db, sessions)
-        run_statements(title_rows(sessions))(db)
-
-    with filled_views(backend, tmp_path, [SessionSummaries()], filled) as db:
-        yield db
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def small(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    yield from views(str(request.param), tmp_path, 240)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def small(request: pytest.FixtureRequest, datasets: Datasets) -> Iterator[Database]:
+    yield from sessions(datasets, str(request.param), 240)
 
 
 def test_the_words_of_a_title_are_its_case_folded_words() -> None:
@@ -93,8 +68,8 @@ def test_a_search_pages_exactly_the_matching_sessions_in_list_order(
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def big(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    yield from views(str(request.param), tmp_path_factory.mktemp("titles"), 100_000)
+def big(request: pytest.FixtureRequest, datasets: Datasets) -> Iterator[Database]:
+    yield from sessions(datasets, str(request.param), 100_000)
 
 
 @pytest.mark.slow
