@@ -21,6 +21,7 @@ from interfaces.client import (
 from interfaces.client.runner_loop import RunnerLoop
 from interfaces.client.types_runs import Command, Run, RunEvent, Runner, SessionSummary
 from tests.support.server import Server, token_of, unique
+from tests.support.waiting import wait_for
 
 Connect = Callable[[str], AgentRunClient]
 
@@ -114,7 +115,7 @@ def test_the_runner_helper_claims_heartbeats_appends_and_finishes(connect: Conne
 
     def work(claimed: Any) -> None:
         claimed.append("assistant_message", {"text": "working"})
-        # Longer than the lease: only the heartbeats keep the claim.
+        # Time itself: longer than the 1 s lease, so that only the heartbeats keep the claim.
         time.sleep(1.5)
         claimed.append_many([("usage", {"tokens": 3}), ("diff", {"patch": "+x"})])
 
@@ -141,8 +142,15 @@ def test_a_runner_whose_claim_was_taken_over_is_fenced_out(connect: Connect) -> 
     run = new_run(client)
     loop = RunnerLoop(connect("runner"), lease_ms=200, heartbeat_every=60)
     claimed = loop.claim(run["id"])
-    time.sleep(0.3)  # the lease ran out without a heartbeat
-    admin.runs.claim(run["id"], "usurper", 30_000)
+
+    def taken_over() -> bool:
+        try:
+            admin.runs.claim(run["id"], "usurper", 30_000)
+        except RunnerLeaseConflict:  # the 200 ms lease has not run out yet
+            return False
+        return True
+
+    assert wait_for(taken_over, timeout=10, every=0.05)  # once the lease ran out without a heartbeat
     with pytest.raises(StaleAttempt):
         claimed.append("assistant_message", {"text": "too late"})
     claimed.stop_heartbeat()

@@ -4,9 +4,6 @@ their reads go on, reads that need it answer 503 naming it, `projections skip` r
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +17,7 @@ from tests.support.poison import POISON_TYPE, POISONED, store_poison
 from tests.support.postgres import throwaway_database
 from tests.support.server import Api, Server, error_kind
 from tests.support.verify import verify_views
+from tests.support.waiting import wait_for
 
 FAST = {
     "AGENTRUN_PROJECTION_RETRY_BACKOFF": "0.01",
@@ -42,25 +40,10 @@ def own_server(backend: str, tmp_path: Path) -> Iterator[Server]:
         srv.stop()
 
 
-def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AGENTRUN_"))}
-    env.update(AGENTRUN_DATA_DIR=str(server.data_dir), AGENTRUN_AUTH="disabled")
-    if server.database_url:
-        env["DATABASE_URL"] = server.database_url
-    return subprocess.run(
-        [sys.executable, "-m", "interfaces.cli", "projections", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def cli_here(
     server: Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str]:
-    """The same CLI in this process (no interpreter start): its exit code and stderr."""
+) -> tuple[int, str, str]:
+    """The same CLI in this process (no interpreter start): its exit code, stderr and stdout."""
     with monkeypatch.context() as env:
         env.setenv("AGENTRUN_DATA_DIR", str(server.data_dir))
         env.setenv("AGENTRUN_AUTH", "disabled")
@@ -69,7 +52,8 @@ def cli_here(
             env.setenv("DATABASE_URL", server.database_url)
         capsys.readouterr()
         code = main(["projections", *args])
-    return code, capsys.readouterr().err
+    out = capsys.readouterr()
+    return code, out.err, out.out
 
 
 def poison_the_log(server: Server, task_id: str) -> int:
@@ -94,12 +78,11 @@ def projections(api: Api) -> dict[str, dict[str, Any]]:
 
 
 def until(check: Any, timeout: float = 15) -> Any:
-    """Poll the server's own answer until `check` gives something true."""
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "the server did not get there in time"
-        time.sleep(0.05)
-    return found
+    """Poll the server's own answer until `check` gives something true; that answer."""
+    answers: list[Any] = []
+    reached = wait_for(lambda: answers.append(check()) or answers[-1], timeout, every=0.05)
+    assert reached, "the server did not get there in time"
+    return answers[-1]
 
 
 def test_a_poison_event_stalls_one_projection_and_skip_resumes_it(
@@ -136,9 +119,10 @@ def test_a_poison_event_stalls_one_projection_and_skip_resumes_it(
     unknown = cli_here(own_server, monkeypatch, capsys, "retry", "no_such_view")
     assert unknown[0] == 1 and "no projection named" in unknown[1]
 
-    skipped = cli(own_server, "skip", POISONED, "--position", str(poison), "--reason", "reader lost")
-    assert skipped.returncode == 0, skipped.stderr
-    assert "recorded ProjectionSkip" in skipped.stdout
+    skip = ("skip", POISONED, "--position", str(poison), "--reason", "reader lost")
+    code, err, out = cli_here(own_server, monkeypatch, capsys, *skip)
+    assert code == 0, err
+    assert "recorded ProjectionSkip" in out
     events = api.ok(api.get("/events", types="ProjectionSkip.Recorded"))["items"]
     assert [(e["data"]["projection"], e["data"]["position"]) for e in events] == [(POISONED, poison)]
     skip_position = events[0]["position"]

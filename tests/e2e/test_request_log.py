@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import orjson
 
 from interfaces.http.auth import SESSION_COOKIE
 from tests.support.server import ROLE_TOKENS, Api, Server, token_of, unique
+from tests.support.waiting import wait_for
 
 
 def log_path(server: Server) -> Path:
@@ -25,17 +25,18 @@ def json_lines(server: Server) -> list[dict[str, Any]]:
 
 def line_of(server: Server, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
     """The request's line; it is written once the response is over, so it may trail the answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [
+
+    def found() -> list[dict[str, Any]]:
+        return [
             line
             for line in json_lines(server)
             if line.get("logger") == "agentrun.request" and line.get("requestId") == request_id
         ]
-        if found or time.monotonic() > deadline:
-            assert len(found) == 1, f"{len(found)} request lines for {request_id}"
-            return found[0]
-        time.sleep(0.02)
+
+    wait_for(found, timeout)
+    lines = found()
+    assert len(lines) == 1, f"{len(lines)} request lines for {request_id}"
+    return lines[0]
 
 
 def test_a_request_logs_one_json_line_with_its_route_status_and_id(admin: Api, server: Server) -> None:
