@@ -9,6 +9,7 @@ looking like a missing one. Each walk over routes is one test (one server round 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -68,18 +69,34 @@ ROUTES: list[tuple[str, str, str, Any]] = [
 ROUTE_BY_NAME = {r[0]: r for r in ROUTES}
 
 
-def new_ids(server: Server) -> dict[str, str]:
+ApiOf = Callable[[str], Api]
+
+
+@pytest.fixture(scope="module")
+def api_of(server: Server) -> ApiOf:
+    """One client per role and backend: building an httpx client costs ~50 ms (its TLS context)."""
+    cache: dict[str, Api] = {}
+
+    def of(role: str) -> Api:
+        if role not in cache:
+            cache[role] = server.client(role)
+        return cache[role]
+
+    return of
+
+
+def new_ids(api_of: ApiOf) -> dict[str, str]:
     """A fresh tenant-a run with one pending command."""
-    client = server.client("client")
+    client = api_of("client")
     run = client.create_run(tenant="tenant-a")
     command = client.ok(client.post(f"/runs/{run['id']}/commands", {"type": "turn", "payload": {}}), 201)
     return {"run": run["id"], "command": command["id"]}
 
 
 @pytest.fixture(scope="module")
-def ids(server: Server) -> dict[str, str]:
+def ids(api_of: ApiOf) -> dict[str, str]:
     """One run with a pending command per backend, for the tests that change nothing of it."""
-    return new_ids(server)
+    return new_ids(api_of)
 
 
 def fill(template: Any, ids: dict[str, str]) -> Any:
@@ -97,12 +114,20 @@ def call(api: Api, route: tuple[str, str, str, Any], ids: dict[str, str]) -> htt
     return api.post(fill(path, ids), fill(body, ids))
 
 
+@pytest.fixture(scope="module")
+def bare(server: Server) -> Iterator[httpx.Client]:
+    """A client without credentials, on the server's /api/v1 (one per backend)."""
+    with httpx.Client(base_url=server.base_url + "/api/v1", timeout=30) as http:
+        yield http
+
+
 def raw_call(
-    server: Server, route: tuple[str, str, str, Any], ids: dict[str, str], headers: dict[str, str]
+    http: httpx.Client, route: tuple[str, str, str, Any], ids: dict[str, str], headers: dict[str, str]
 ) -> httpx.Response:
+    """The request with exactly these headers."""
     _, method, path, body = route
-    url = server.base_url + "/api/v1" + fill(path, ids)
-    return httpx.request(method, url, json=fill(body, ids) if method == "POST" else None, headers=headers)
+    json = fill(body, ids) if method == "POST" else None
+    return http.request(method, fill(path, ids), json=json, headers=headers)
 
 
 def assert_untouched(admin: Api, ids: dict[str, str]) -> None:
@@ -118,12 +143,12 @@ def assert_untouched(admin: Api, ids: dict[str, str]) -> None:
 
 
 def test_every_route_without_a_token_or_with_an_unknown_token_is_unauthorized(
-    server: Server, admin: Api, ids: dict[str, str]
+    bare: httpx.Client, admin: Api, ids: dict[str, str]
 ) -> None:
     wrong = []
     for headers in ({}, {"Authorization": "Bearer not-a-real-token"}):
         for route in ROUTES:
-            response = raw_call(server, route, ids, headers)
+            response = raw_call(bare, route, ids, headers)
             if response.status_code != 401 or error_kind(response) != "unauthorized":
                 wrong.append((route[0], headers, response.status_code, response.text))
     assert wrong == []
@@ -139,9 +164,9 @@ MALFORMED_HEADERS = [
 ]
 
 
-def test_a_malformed_authorization_header_is_unauthorized(server: Server, ids: dict[str, str]) -> None:
+def test_a_malformed_authorization_header_is_unauthorized(bare: httpx.Client, ids: dict[str, str]) -> None:
     for header in MALFORMED_HEADERS:
-        response = raw_call(server, ROUTE_BY_NAME["get-run"], ids, {"Authorization": header})
+        response = raw_call(bare, ROUTE_BY_NAME["get-run"], ids, {"Authorization": header})
         assert response.status_code == 401, header
         assert error_kind(response) == "unauthorized", header
 
@@ -209,13 +234,13 @@ FORBIDDEN: list[tuple[str, str]] = [
 
 
 def test_a_role_without_the_permission_is_forbidden_and_writes_nothing(
-    server: Server, admin: Api, ids: dict[str, str]
+    api_of: ApiOf, admin: Api, ids: dict[str, str]
 ) -> None:
     # The role matrix proves the 403 of every operation and role; this proves the kind (not
     # `tenant-policy-denied`), the envelope, and that nothing of the run or command changed.
     wrong = []
     for role, route_name in FORBIDDEN:
-        response = call(server.client(role), ROUTE_BY_NAME[route_name], ids)
+        response = call(api_of(role), ROUTE_BY_NAME[route_name], ids)
         if response.status_code != 403 or error_kind(response) != "forbidden":
             wrong.append((role, route_name, response.status_code, response.text))
     assert wrong == []
@@ -225,26 +250,26 @@ def test_a_role_without_the_permission_is_forbidden_and_writes_nothing(
 READS = ["get-run", "list-events", "list-commands", "get-command", "list-runner-jobs"]
 
 
-def test_reading_roles_may_read_runs_of_their_tenants(server: Server, ids: dict[str, str]) -> None:
+def test_reading_roles_may_read_runs_of_their_tenants(api_of: ApiOf, ids: dict[str, str]) -> None:
     # Including tokens of all tenants (runner, admin), which the role matrix has not.
     for role in ("client", "operator", "auditor", "runner", "admin"):
-        api = server.client(role)
+        api = api_of(role)
         for route_name in READS:
             response = call(api, ROUTE_BY_NAME[route_name], ids)
             assert response.status_code == 200, (role, route_name, response.text)
 
 
-def test_clients_and_operators_may_cancel_runs_and_commands(server: Server) -> None:
+def test_clients_and_operators_may_cancel_runs_and_commands(api_of: ApiOf) -> None:
     for role in ("operator", "client"):
-        ids = new_ids(server)
-        api = server.client(role)
+        ids = new_ids(api_of)
+        api = api_of(role)
         assert api.ok(api.post(f"/commands/{ids['command']}/cancel"))["state"] == "cancelled"
         assert api.ok(api.post(f"/runs/{ids['run']}/cancel"))["status"] == "cancelled"
 
 
-def test_a_runner_may_operate_a_run_end_to_end(server: Server) -> None:
-    ids = new_ids(server)
-    runner = server.client("runner")
+def test_a_runner_may_operate_a_run_end_to_end(api_of: ApiOf) -> None:
+    ids = new_ids(api_of)
+    runner = api_of("runner")
     run_id, command_id = ids["run"], ids["command"]
     runner.ok(runner.post("/runners", {"id": unique("runner"), "labels": {}}), 200)
     claimed = runner.ok(runner.post(f"/runs/{run_id}/claim", {"runnerId": "r", "leaseMs": 60_000}))
@@ -275,11 +300,11 @@ def test_a_runner_may_operate_a_run_end_to_end(server: Server) -> None:
 SCOPED_ROUTES = [r for r in ROUTES if r[0] not in {"create-run", "register-runner"}]
 
 
-def test_an_admin_of_all_tenants_reaches_every_route(server: Server, admin: Api) -> None:
+def test_an_admin_of_all_tenants_reaches_every_route(api_of: ApiOf, admin: Api) -> None:
     # The role matrix's admin holds tenant-a only; this token holds "*". A fresh run per route.
     wrong = []
     for route in SCOPED_ROUTES:
-        response = call(admin, route, new_ids(server))
+        response = call(admin, route, new_ids(api_of))
         # A heartbeat of an unclaimed run is refused by the run itself, not by access control.
         expected = (409,) if route[0] == "heartbeat" else (200, 201)
         if response.status_code not in expected:
@@ -334,9 +359,9 @@ def test_an_operator_does_not_see_or_cancel_runs_of_other_tenants(server: Server
     assert admin.ok(admin.get(f"/runs/{run_b['id']}"))["status"] == "pending"
 
 
-def test_creating_a_run_in_a_tenant_outside_the_token_is_forbidden(server: Server) -> None:
+def test_creating_a_run_in_a_tenant_outside_the_token_is_forbidden(api_of: ApiOf) -> None:
     for role, tenant in (("client", "tenant-b"), ("client-b", "tenant-a"), ("client", "tenant-z")):
-        response = server.client(role).post(
+        response = api_of(role).post(
             "/runs", {"tenantId": tenant, "projectId": "p", "backendProfile": "codex"}
         )
         assert response.status_code == 403, (role, tenant)
