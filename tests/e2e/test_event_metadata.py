@@ -5,46 +5,30 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import psycopg
-import pytest
 from httpx_sse import connect_sse
 
-from tests.support.postgres import throwaway_database
 from tests.support.server import ROLE_TOKENS, Server, token_of, unique
 from tests.support.tail import read_tail
+from tests.support.waiting import wait_for
 from tests.support.workers import ChannelClient, register
 
-# A worker silent for 1 s goes inactive at the next sweep: the server's own event, by `system`.
-SWEEPING = {"AGENTRUN_SWEEP_INTERVAL": "0.2", "AGENTRUN_WORKER_TIMEOUT": "1"}
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def sweeping(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp(f"meta-{request.param}")
-    if request.param == "sqlite":
-        srv = Server("sqlite", data_dir, extra_env=SWEEPING).start()
-        yield srv
-        srv.stop()
-        return
-    with throwaway_database() as url:
-        srv = Server("postgres", data_dir, database_url=url, extra_env=SWEEPING).start()
-        yield srv
-        srv.stop()
+# This module's own server (`module_server`): a worker silent for 1 s goes inactive at the next
+# sweep, the server's own event, by `system`; and its store holds only this module's writes.
+MODULE_SERVER_ENV = {"AGENTRUN_SWEEP_INTERVAL": "0.2", "AGENTRUN_WORKER_TIMEOUT": "1"}
 
 
 def who(item: dict[str, Any]) -> tuple[str, str | None, str | None]:
     return item["type"], item["actor"], item["requestId"]
 
 
-def test_a_run_created_and_cancelled_by_two_principals_names_each_everywhere(sweeping: Server) -> None:
-    client, operator, admin = (sweeping.client(r) for r in ("client", "operator", "admin"))
+def test_a_run_created_and_cancelled_by_two_principals_names_each_everywhere(server: Server) -> None:
+    client, operator, admin = (server.client(r) for r in ("client", "operator", "admin"))
     created_id = unique("req-create")
     body = {"tenantId": "tenant-a", "projectId": "proj", "backendProfile": "codex"}
     created = client.post("/runs", body, headers={"X-Request-Id": created_id})
@@ -62,45 +46,44 @@ def test_a_run_created_and_cancelled_by_two_principals_names_each_everywhere(swe
     expected = [("Run.Created", "client-principal", created_id)]
     expected += [(t, "operator-principal", generated) for t in types[1:]]
     assert [who(i) for i in events] == expected
-    tail = read_tail(sweeping.base_url, len(expected), params={"aggregateId": run_id})
+    tail = read_tail(server.base_url, len(expected), params={"aggregateId": run_id})
     assert [who(f.data) for f in tail.frames] == expected
     history = admin.ok(admin.get(f"/audit/{run_id}"))["history"]
     assert [who(h) for h in history] == expected
-    cli_tail = cli(sweeping, "events", "tail", "--json", "--aggregate-id", run_id)
+    cli_tail = cli(server, "events", "tail", "--json", "--aggregate-id", run_id)
     assert [who(i) for i in cli_tail] == expected
 
 
-def test_the_request_id_is_echoed_on_errors_streams_and_unauthenticated_answers(sweeping: Server) -> None:
-    admin = sweeping.client("admin")
+def test_the_request_id_is_echoed_on_errors_streams_and_unauthenticated_answers(server: Server) -> None:
+    admin = server.client("admin")
     given = unique("req")
     missing = admin.http.get("/runs/run_missing", headers={"X-Request-Id": given})
     assert missing.status_code == 404 and missing.headers["x-request-id"] == given
-    anonymous = httpx.get(sweeping.base_url + "/api/v1/events", headers={"X-Request-Id": given})
+    anonymous = httpx.get(server.base_url + "/api/v1/events", headers={"X-Request-Id": given})
     assert anonymous.status_code == 401 and anonymous.headers["x-request-id"] == given
     insane = admin.http.get("/events", params={"limit": 1}, headers={"X-Request-Id": "x" * 129})
     assert insane.status_code == 200 and len(insane.headers["x-request-id"]) == 32
-    health = httpx.get(sweeping.base_url + "/healthz")
+    health = httpx.get(server.base_url + "/healthz")
     assert len(health.headers["x-request-id"]) == 32
     headers = {"Authorization": f"Bearer {token_of('admin')}", "X-Request-Id": given}
     with (
-        httpx.Client(base_url=sweeping.base_url + "/api/v1", headers=headers, timeout=5) as http,
+        httpx.Client(base_url=server.base_url + "/api/v1", headers=headers, timeout=5) as http,
         connect_sse(http, "GET", "/events/stream", params={"after": 0}) as source,
     ):
         assert source.response.status_code == 200
         assert source.response.headers["x-request-id"] == given
 
 
-def test_a_sweep_records_the_system_as_its_actor(sweeping: Server) -> None:
-    worker_id, _ = register(sweeping)
-    admin = sweeping.client("admin")
+def test_a_sweep_records_the_system_as_its_actor(module_server: Server) -> None:
+    worker_id, _ = register(module_server)
+    admin = module_server.client("admin")
     aggregate = f"worker:{worker_id}"
-    deadline = time.monotonic() + 15
-    items: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        items = admin.ok(admin.get("/events", aggregateId=aggregate))["items"]
-        if any(i["type"] == "Worker.WentInactive" for i in items):
-            break
-        time.sleep(0.2)
+
+    def events() -> list[dict[str, Any]]:
+        return list(admin.ok(admin.get("/events", aggregateId=aggregate))["items"])
+
+    assert wait_for(lambda: any(i["type"] == "Worker.WentInactive" for i in events()), 15, every=0.2)
+    items = events()
     by_type = {i["type"]: i for i in items}
     assert who(by_type["Worker.WentInactive"]) == ("Worker.WentInactive", "system", None)
     assert items[0]["actor"] == "worker-principal"  # registered over HTTP by the worker
@@ -124,12 +107,16 @@ def test_a_worker_channel_claims_as_the_worker_and_an_enqueue_as_its_client(serv
     assert actors["Claimed"][0] == "worker-principal" and actors["Claimed"][1] not in (None, given)
 
 
-def test_no_token_is_ever_stored(sweeping: Server) -> None:
-    api = sweeping.client("client")
-    api.create_run()
+def test_no_token_is_ever_stored(module_server: Server) -> None:
+    # Writes by several principals, each with its own token: a client, an operator, a worker.
+    api, operator = module_server.client("client"), module_server.client("operator")
+    run = api.create_run()
+    operator.ok(operator.post(f"/runs/{run['id']}/cancel", {"reason": "not needed"}))
+    register(module_server)
     tokens = [token_of(role).encode() for role in ROLE_TOKENS]
-    stored = stored_bytes(sweeping)
-    assert b"client-principal" in stored, "the scan reads what the server stored"
+    stored = stored_bytes(module_server)
+    for principal in (b"client-principal", b"operator-principal", b"worker-principal"):
+        assert principal in stored, "the scan reads what the server stored"
     assert not [t for t in tokens if t in stored]
 
 
