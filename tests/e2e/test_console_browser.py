@@ -1,7 +1,7 @@
 """The console in a real headless Chromium (Debian's /usr/bin/chromium driven by Playwright).
 
 One browser for the module and one server per backend; the servers are this module's own, as
-one test restarts its server under an open page.
+one test restarts its server under an open page and another counts every session of tenant-b.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from tests.support.postgres import throwaway_database
 from tests.support.server import Api, Server, token_of, unique
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,20 +28,10 @@ pytestmark = [
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def console_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp(f"console-{request.param}")
-    if request.param == "sqlite":
-        srv = Server("sqlite", data_dir).start()
-        yield srv
-        srv.stop()
-        return
-    with throwaway_database() as url:
-        srv = Server("postgres", data_dir, database_url=url).start()
-        yield srv
-        srv.stop()
+@pytest.fixture
+def console_server(module_server: Server) -> Server:
+    """This module's own server on the test's backend (`module_server`, started once per worker)."""
+    return module_server
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.support.postgres import throwaway_database
 from tests.support.server import Api, Server, token_of, unique
 from tests.support.tail import Frame, TailResult, read_tail, to_frame
 
@@ -22,19 +20,13 @@ EVENTS = 60
 PAYLOAD = "x" * 256 * 1024
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def limited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env = {"AGENTRUN_TAIL_BUFFER": "8", "AGENTRUN_SSE_KEEPALIVE": "1"}
-    data_dir = tmp_path_factory.mktemp(f"limited-{request.param}")
-    if request.param == "sqlite":
-        srv = Server("sqlite", data_dir, extra_env=env).start()
-        yield srv
-        srv.stop()
-        return
-    with throwaway_database() as url:
-        srv = Server("postgres", data_dir, database_url=url, extra_env=env).start()
-        yield srv
-        srv.stop()
+# This module's own server (`module_server`): a tail buffer of 8 events, keepalives every second.
+MODULE_SERVER_ENV = {"AGENTRUN_TAIL_BUFFER": "8", "AGENTRUN_SSE_KEEPALIVE": "1"}
+
+
+@pytest.fixture
+def limited(module_server: Server) -> Server:
+    return module_server
 
 
 def claimed_run(api: Api) -> tuple[str, int]:
