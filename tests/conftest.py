@@ -16,7 +16,10 @@ from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 from tests.support.postgres import throwaway_database
 from tests.support.server import TEST_POOL_SIZE, Server
+from tests.support.tls import share_default_tls_context
 from tests.support.verify import verify_views
+
+share_default_tls_context()
 
 BACKENDS = ["sqlite", "postgres"]
 LAYERS = ("unit", "integration", "e2e")
