@@ -33,11 +33,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "postgres" in params.values():
             item.add_marker(pytest.mark.postgres)
-        # Under `--dist loadgroup` a file runs on one xdist worker, so its module-scoped servers
-        # start once; the files of `xdist_group("heavy-a")`, and those of `("heavy-b")`, share a
-        # worker each and run one at a time there.
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(f"{layer}/{item.path.name}"))
+    # Which worker runs what is `tests/support/xdist_groups.py`'s: a file on one worker (its
+    # module-scoped servers start once), the files of `xdist_group("heavy-a")`, and of `("heavy-b")`,
+    # on one worker each, one at a time.
 
 
 @pytest.fixture(params=BACKENDS)
