@@ -46,6 +46,7 @@ class FileGroupScheduling(LoadScopeScheduling):
         return _file_group(self._root, nodeid.split("::", 1)[0])
 
 
+@pytest.hookimpl(optionalhook=True)  # without xdist (`-p no:xdist`) the hook does not exist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getvalue("dist") == "loadgroup":
         return FileGroupScheduling(config, log)
