@@ -127,8 +127,11 @@ class QueueTaskUseCases(UseCases):
         _check_state(state)
         matched = cancelled = position = 0
         cursor: str | None = None
+        # Every task created before this request is matched: the first page waits for the views to
+        # reach the log as it is now (a task enqueued a moment ago is not yet folded otherwise).
+        seen = self.store.head()
         while True:
-            # Every role that may cancel may read; minPosition 0: the pages need not wait for the views.
+            # Every role that may cancel may read.
             items, cursor = self.page(
                 principal,
                 queue=queue,
@@ -136,7 +139,7 @@ class QueueTaskUseCases(UseCases):
                 updated_after=None,
                 limit=BULK_PAGE,
                 cursor=cursor,
-                min_position=0,
+                min_position=seen if cursor is None else 0,
             )
             for item in items:
                 matched += 1
