@@ -3,44 +3,26 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from application.access import SYSTEM, Principal
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
+from tests.support.clock import ManualClock
 
 CLIENT = Principal.of("alice", ["client"], ["*"])
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def app(clocked: Container) -> Container:
+    return clocked
 
 
-@pytest.fixture
-def app(settings: Settings, clock: Clock) -> Iterator[Container]:
-    c = Container(settings, clock=clock)
-    c.start()
-    yield c
-    c.close()
-
-
-def test_silent_workers_go_inactive_and_their_tasks_go_back_to_pending(app: Container, clock: Clock) -> None:
+def test_silent_workers_go_inactive_and_their_tasks_go_back_to_pending(
+    app: Container, clock: ManualClock
+) -> None:
     app.workers.register(SYSTEM, "w1", [{"name": "llm-1", "model": "m"}])
     channel_id, pools = app.workers.bind(SYSTEM, "w1")
     task = app.inference_tasks.enqueue(
@@ -63,7 +45,7 @@ def test_silent_workers_go_inactive_and_their_tasks_go_back_to_pending(app: Cont
 
 
 def test_pending_past_an_hour_expires_and_old_terminal_tasks_leave_the_views(
-    app: Container, clock: Clock
+    app: Container, clock: ManualClock
 ) -> None:
     app.workers.register(SYSTEM, "w1", [{"name": "llm-1", "model": "m"}])
     task = app.inference_tasks.enqueue(
@@ -117,7 +99,7 @@ def test_gc_expires_an_old_pending_task_from_the_command_line(
 ) -> None:
     from interfaces import cli
 
-    past = Clock()
+    past = ManualClock()
     past.advance(hours=-2)
     old = Container(settings, clock=past)
     old.start()

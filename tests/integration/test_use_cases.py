@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,7 +13,6 @@ from domain.errors import IdempotencyConflictError, SchemaInvalidError, Terminal
 from domain.outcome import Outcome
 from domain.run import LeaseConflictError, StaleAttemptError
 from domain.session import TenantPolicyDeniedError
-from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 from tests.support.clock import ManualClock
 
@@ -116,20 +114,6 @@ def test_a_heartbeat_is_fenced_by_runner_and_claim_epoch(container: Container) -
         container.runs.heartbeat(SYSTEM, run_id, "runner-2", 1, 60_000)
     with pytest.raises(StaleAttemptError):
         container.runs.heartbeat(SYSTEM, run_id, "runner-1", 0, 60_000)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def clocked(settings: Settings, clock: ManualClock) -> Iterator[Container]:
-    """A started container whose use cases read the time from `clock`."""
-    c = Container(settings, clock=clock)
-    c.start()
-    yield c
-    c.close()
 
 
 def test_a_newer_claim_fences_out_the_older_attempt(clocked: Container, clock: ManualClock) -> None:
