@@ -24,22 +24,11 @@ from infrastructure.database import Database, PostgresDatabase, SqliteDatabase
 from infrastructure.projection_runner import create_tables
 from projections import session_queries, session_titles
 from projections.session_summaries import SessionSummaries
+from tests.support.datasets import title_rows
 from tests.support.synthetic_sessions import fill
 
 SEARCHES = {"one match (w12345)": "w12345", "111 matches (w123)": "w123", "pair (alpha3 w77)": "alpha3 w77",
             "every session (task)": "task", "no match (zebra)": "zebra"}  # fmt: skip
-
-
-def title_rows(n: int) -> str:
-    series = f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {n - 1}) "
-    session = "'syn-' || substr(CAST(100000000 + i AS TEXT), 2)"
-    return (
-        series + "INSERT INTO session_title_words (word, session_id) "
-        f"SELECT w.word, {session} FROM n, (SELECT 'fix' AS word UNION ALL SELECT 'the' "
-        "UNION ALL SELECT 'task') w UNION ALL "
-        f"SELECT 'alpha' || CAST(i % 4 AS TEXT), {session} FROM n "
-        f"UNION ALL SELECT 'w' || CAST(i AS TEXT), {session} FROM n"
-    )
 
 
 @contextmanager
