@@ -52,10 +52,14 @@ class UseCases:
             check_visible(principal, tenant_id, what, aggregate_id)
         return aggregate, position, fetched
 
+    def views_reached(self, min_position: int | None, projections: Sequence[str] = ()) -> bool:
+        """Whether the views read here reached `min_position` (default: the head) within the timeout."""
+        names = list(projections or self.reads) or None
+        return self.views.wait_for(min_position, self.read_timeout, names)
+
     def wait_for_views(self, min_position: int | None, projections: Sequence[str] = ()) -> None:
         """Read-your-writes: wait until the views read here reach `min_position` (default: the head)."""
-        names = list(projections or self.reads) or None
-        if not self.views.wait_for(min_position, self.read_timeout, names):
+        if not self.views_reached(min_position, projections):
             raise ReadTimeoutError(
                 f"views did not reach position {min_position} within {self.read_timeout:g}s",
                 minPosition=min_position,

@@ -75,7 +75,10 @@ class Dispatcher:
         waiting: dict[str, Any] | None = None
         bound: dict[str, list[str]] = {}
         try:
-            await self._run(self.tasks.wait_for_views, None)
+            # Tasks enqueued before the bind are found by the first poll once the views have them;
+            # views lagging past the read timeout (a loaded replica) only delay that first poll's
+            # finds to a later poll: they must not end a channel the worker just opened.
+            await self._run(self.tasks.views_reached, None)
             while True:
                 announced: dict[str, str] = {}
                 messages = ([waiting] if waiting else []) + sub.drain()

@@ -14,6 +14,9 @@ from httpx_sse import connect_sse
 
 from tests.support.server import Server, token_of, unique
 
+# The frame name a ChannelClient queues when the server ends its channel (not when the test closes it).
+ENDED = "channel-ended"
+
 
 class ChannelClient:
     """A worker's channel over a real SSE client; frames land in `frames` as (event, data)."""
@@ -23,6 +26,7 @@ class ChannelClient:
         self.worker_id = worker_id
         self.frames: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.opened = threading.Event()
+        self.failure: str | None = None
         self._closed = threading.Event()
         self._client = httpx.Client(
             base_url=server.base_url + "/api/v1",
@@ -46,9 +50,12 @@ class ChannelClient:
                     if self._closed.is_set():
                         return
                     self.frames.put((sse.event, orjson.loads(sse.data) if sse.data else None))
-        except (httpx.HTTPError, RuntimeError):
-            pass
+        except (httpx.HTTPError, RuntimeError) as error:
+            self.failure = f"{type(error).__name__}: {error}"
         finally:
+            if not self._closed.is_set():
+                # The server ended the channel (or never opened it): say so, not a silent timeout.
+                self.frames.put((ENDED, {"status": getattr(self, "status", None), "error": self.failure}))
             self.opened.set()
 
     def next(self, timeout: float = 10) -> tuple[str, Any]:
@@ -58,6 +65,7 @@ class ChannelClient:
         out = []
         while len(out) < n:
             name, data = self.next(timeout)
+            assert name != ENDED, f"the channel ended after {len(out)} of {n} tasks: {data}"
             if name == "task":
                 out.append(data)
         return out
