@@ -41,7 +41,9 @@ def full_cycle(
     url: str, workers: int, callers: int, seconds: float, server_workers: int = 1
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
-        server = Server("postgres", Path(data), database_url=url, workers=server_workers).start()
+        server = Server(
+            "postgres", Path(data), database_url=url, pool_size=None, workers=server_workers
+        ).start()
         assert server.process is not None
         pid = server.process.pid
         posted: dict[str, float] = {}

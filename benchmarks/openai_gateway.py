@@ -188,7 +188,9 @@ def main() -> None:
     direct_process, direct_url = start_direct(args.chunks)
     try:
         with throwaway_database(args.database_url) as url, tempfile.TemporaryDirectory() as data:
-            server = Server("postgres", Path(data), database_url=url, workers=args.server_workers).start()
+            server = Server(
+                "postgres", Path(data), database_url=url, pool_size=None, workers=args.server_workers
+            ).start()
             loops: list[WorkerLoop] = []
             try:
                 loops = start_workers(server, args.workers, args.chunks)

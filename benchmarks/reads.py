@@ -136,7 +136,7 @@ def report(name: str, latencies: list[float]) -> None:
 def server_of(backend: str, data_dir: Path, url: str | None) -> Iterator[Any]:
     from tests.support.server import Server
 
-    server = Server(backend, data_dir, database_url=url).start(timeout=120)
+    server = Server(backend, data_dir, database_url=url, pool_size=None).start(timeout=120)
     try:
         yield server
     finally:

@@ -154,7 +154,7 @@ def bench_tails(url: str, tails: int, events: int) -> list[float]:
     from tests.support.server import Server, token_of
 
     with tempfile.TemporaryDirectory() as data_dir:
-        server = Server("postgres", Path(data_dir), database_url=url).start()
+        server = Server("postgres", Path(data_dir), database_url=url, pool_size=None).start()
         try:
             api = server.client("admin")
             run = api.create_run()

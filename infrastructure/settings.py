@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     ui_session_ttl: float = Field(default=12 * 3600, gt=0, validation_alias="AGENTRUN_UI_SESSION_TTL")
     # The server's log lines: one JSON object each (for collectors), or text (for a terminal); ADR 0040.
     log_format: Literal["json", "text"] = Field(default="json", validation_alias="AGENTRUN_LOG_FORMAT")
+    # The least severe record the server logs (`serve --log-level` sets it); below `info`, no request lines.
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", validation_alias="AGENTRUN_LOG_LEVEL"
+    )
     # JSON object of backend profile → its capabilities (any JSON object), shown by GET /backends.
     backend_profiles: str | None = Field(default=None, validation_alias="AGENTRUN_BACKEND_PROFILES")
 

@@ -51,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="run the HTTP server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        default=None,
+        help="the least severe line logged (default: AGENTRUN_LOG_LEVEL, else info; requests log at info)",
+    )
     p.add_argument(
         "--workers",
         type=int,

@@ -42,7 +42,8 @@ def create_server_app() -> Starlette:
     from interfaces.http.auth import TokenRegistry
 
     settings = Settings()
-    logs.configure(settings.log_format)  # this process may be a worker uvicorn spawned: set up its log
+    # This process may be a worker uvicorn spawned: set up its log (its level came in the environment).
+    logs.configure(settings.log_format, settings.log_level)
     token = admin_token(settings)
     tokens = None
     if token is not None:
@@ -50,13 +51,15 @@ def create_server_app() -> Starlette:
     return create_app(Container(settings, tokens=tokens))
 
 
-def serve(host: str, port: int, workers: int | None, log_level: str) -> int:
+def serve(host: str, port: int, workers: int | None, log_level: logs.LogLevel | None) -> int:
     import uvicorn
 
     from interfaces.bootstrap import _version
 
+    if log_level is not None:  # the flag wins over AGENTRUN_LOG_LEVEL, in uvicorn's workers too
+        os.environ["AGENTRUN_LOG_LEVEL"] = log_level
     settings = Settings()
-    logs.configure(settings.log_format)
+    logs.configure(settings.log_format, settings.log_level)
     count = default_workers(settings) if workers is None else workers
     if count < 1:
         raise SystemExit("--workers must be at least 1")
@@ -74,7 +77,7 @@ def serve(host: str, port: int, workers: int | None, log_level: str) -> int:
         host=host,
         port=port,
         workers=count if count > 1 else None,
-        log_level=log_level,
+        log_level=settings.log_level,
         # Our handler renders uvicorn's records too; the request log replaces its access log.
         log_config=None,
         access_log=False,

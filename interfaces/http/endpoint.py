@@ -18,6 +18,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from application.access import Principal
 from interfaces.http import limits, request_context
@@ -74,19 +75,30 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 def to_route(endpoint: Endpoint, container: Container, prefix: str = "") -> Route:
     """The Starlette route running the endpoint: authenticate, parse, call, serialise."""
+    app = RouteApp(endpoint, container, prefix + endpoint.path)
+    return Route(app.template, app, methods=[endpoint.method], name=endpoint.summary)
 
-    async def handle(request: Request) -> Response:
+
+@dataclass(frozen=True)
+class RouteApp:
+    """An endpoint as a plain ASGI app. Starlette's `Route` runs an app as it is (a request function
+    it would wrap in its per-request exception handling, which `respond` makes redundant: every
+    failure already leaves as the error envelope)."""
+
+    endpoint: Endpoint
+    container: Container
+    template: str
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        response = await respond(request)
-        container.http.metrics.observe(
-            endpoint.method,
-            prefix + endpoint.path,
-            response.status_code,
-            time.perf_counter() - started,
+        response = await self.respond(Request(scope, receive))
+        self.container.http.metrics.observe(
+            self.endpoint.method, self.template, response.status_code, time.perf_counter() - started
         )
-        return response
+        await response(scope, receive, send)
 
-    async def respond(request: Request) -> Response:
+    async def respond(self, request: Request) -> Response:
+        endpoint, container = self.endpoint, self.container
         try:
             principal = await container.authenticator.authenticate(request) if endpoint.auth else None
             request_context.caller(principal)  # the actor of the events this request causes
@@ -112,8 +124,6 @@ def to_route(endpoint: Endpoint, container: Container, prefix: str = "") -> Rout
         if payload is None:
             return Response(status_code=status)
         return json_response(payload, status)
-
-    return Route(prefix + endpoint.path, handle, methods=[endpoint.method], name=endpoint.summary)
 
 
 def page(items: list[Any], next_cursor: Any) -> dict[str, Any]:

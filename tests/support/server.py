@@ -65,6 +65,8 @@ class Server:
     extra_env: dict[str, str] = field(default_factory=dict)
     # `serve --workers`: server processes behind the one port, each a replica (PostgreSQL only).
     workers: int = 1
+    # AGENTRUN_POOL_SIZE; None leaves the service's own default (what a benchmark measures).
+    pool_size: int | None = TEST_POOL_SIZE
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -76,7 +78,8 @@ class Server:
         env.update(AGENTRUN_DATA_DIR=str(self.data_dir), AGENTRUN_API_TOKENS=api_tokens_json())
         # Small pools: many test servers share one PostgreSQL (max_connections=100) across xdist
         # workers; a server holds up to 6x this plus 4 (ADR 0041). A test may set its own.
-        env["AGENTRUN_POOL_SIZE"] = str(TEST_POOL_SIZE)
+        if self.pool_size is not None:
+            env["AGENTRUN_POOL_SIZE"] = str(self.pool_size)
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         env.update(self.extra_env)
@@ -93,7 +96,7 @@ class Server:
                 "--port",
                 str(self.port),
                 "--log-level",
-                "warning",
+                "info",  # the request lines (tests read them)
                 "--workers",
                 str(self.workers),
             ],

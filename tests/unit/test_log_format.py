@@ -6,6 +6,7 @@ import logging
 import sys
 
 import orjson
+import pytest
 
 from infrastructure import event_metadata
 from infrastructure.event_metadata import EventMetadata
@@ -43,3 +44,27 @@ def test_a_record_inside_a_request_carries_its_id_and_caller_and_fields() -> Non
     assert json_line["requestId"] == "req-1" and json_line["principal"] == "alice"
     assert json_line["route"] == "/x" and json_line["status"] == 200
     assert text_line.endswith("GET /x 200 route=/x status=200")
+
+
+def test_the_level_drops_the_request_lines_below_it_and_keeps_warnings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from interfaces.logs import configure
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure("json", "warning")
+        logging.getLogger("agentrun.request").info("GET /x 200")
+        logging.getLogger("uvicorn.error").info("Started server process")
+        logging.getLogger("infrastructure.projection_runner").warning("projection stalled")
+        lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+        assert [(line["logger"], line["message"]) for line in lines] == [
+            ("infrastructure.projection_runner", "projection stalled")
+        ]
+        configure("json", "info")
+        logging.getLogger("agentrun.request").info("GET /x 200")
+        assert orjson.loads(capsys.readouterr().err)["message"] == "GET /x 200"
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
