@@ -42,7 +42,12 @@ def full_cycle(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
         server = Server(
-            "postgres", Path(data), database_url=url, pool_size=None, workers=server_workers
+            "postgres",
+            Path(data),
+            database_url=url,
+            pool_size=None,
+            workers=server_workers,
+            log_level="warning",
         ).start()
         assert server.process is not None
         pid = server.process.pid

@@ -67,6 +67,8 @@ class Server:
     workers: int = 1
     # AGENTRUN_POOL_SIZE; None leaves the service's own default (what a benchmark measures).
     pool_size: int | None = TEST_POOL_SIZE
+    # `serve --log-level`: info writes the request lines (tests read them); a benchmark may drop them.
+    log_level: str = "info"
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -96,7 +98,7 @@ class Server:
                 "--port",
                 str(self.port),
                 "--log-level",
-                "info",  # the request lines (tests read them)
+                self.log_level,
                 "--workers",
                 str(self.workers),
             ],
