@@ -90,12 +90,17 @@ class RouteApp:
     template: str
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.answer(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def answer(self, request: Request) -> Response:
+        """The response to `request`, its status and time counted in the metrics."""
         started = time.perf_counter()
-        response = await self.respond(Request(scope, receive))
+        response = await self.respond(request)
         self.container.http.metrics.observe(
             self.endpoint.method, self.template, response.status_code, time.perf_counter() - started
         )
-        await response(scope, receive, send)
+        return response
 
     async def respond(self, request: Request) -> Response:
         endpoint, container = self.endpoint, self.container

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from interfaces.http.endpoint import Endpoint, to_route
+from interfaces.http.endpoint import Endpoint, RouteApp
 from interfaces.http.openai import handlers, wire
 
 if TYPE_CHECKING:
@@ -30,15 +30,15 @@ OPENAI = [
 
 def openai_route(endpoint: Endpoint, container: Container) -> Route:
     """The endpoint's route (auth, input limits, handler), answering errors as OpenAI does."""
-    inner = to_route(endpoint, container, OPENAI_PREFIX)
+    inner = RouteApp(endpoint, container, OPENAI_PREFIX + endpoint.path)
 
     async def handle(request: Request) -> Response:
-        response: Response = await inner.endpoint(request)
+        response = await inner.answer(request)
         if response.status_code < 400 or not hasattr(response, "body"):
             return response
         return wire.from_envelope(response)
 
-    return Route(inner.path, handle, methods=[endpoint.method], name=inner.name)
+    return Route(inner.template, handle, methods=[endpoint.method], name=endpoint.summary)
 
 
 def openai_fallback() -> Route:
