@@ -51,6 +51,19 @@ def create_server_app() -> Starlette:
     return create_app(Container(settings, tokens=tokens))
 
 
+def store_opens(settings: Settings) -> bool:
+    """Open the store (and create its tables) once in this process, before the workers: uvicorn
+    respawns a worker that fails to start, so a store that cannot open would otherwise loop."""
+    from interfaces.bootstrap import Container
+
+    try:
+        Container(settings).close()
+    except Exception as error:  # noqa: BLE001 - any failure to open is the operator's to fix
+        log.error("cannot open the store at DATABASE_URL: %s", error)
+        return False
+    return True
+
+
 def serve(host: str, port: int, workers: int | None, log_level: logs.LogLevel | None) -> int:
     import uvicorn
 
@@ -67,6 +80,8 @@ def serve(host: str, port: int, workers: int | None, log_level: logs.LogLevel | 
         log.warning("SQLite serves from one process; ignoring --workers %d", count)
         count = 1
     admin_token(settings)  # created once here, read by every worker process
+    if count > 1 and not store_opens(settings):
+        return 1
     print(
         f"agentrun {_version()} on {settings.adapter}, http://{host}:{port}"
         + (f", {count} worker processes" if count > 1 else "")
