@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The server's log (ADR 0040): its line format, and the least severe record it writes.
+LogFormat = Literal["json", "text"]
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
 
 
 class Settings(BaseSettings):
@@ -44,11 +49,9 @@ class Settings(BaseSettings):
     # How long a console login lasts (seconds), whatever the activity: then log in again (ADR 0034).
     ui_session_ttl: float = Field(default=12 * 3600, gt=0, validation_alias="AGENTRUN_UI_SESSION_TTL")
     # The server's log lines: one JSON object each (for collectors), or text (for a terminal); ADR 0040.
-    log_format: Literal["json", "text"] = Field(default="json", validation_alias="AGENTRUN_LOG_FORMAT")
+    log_format: LogFormat = Field(default="json", validation_alias="AGENTRUN_LOG_FORMAT")
     # The least severe record the server logs (`serve --log-level` sets it); below `info`, no request lines.
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
-        default="info", validation_alias="AGENTRUN_LOG_LEVEL"
-    )
+    log_level: LogLevel = Field(default="info", validation_alias="AGENTRUN_LOG_LEVEL")
     # JSON object of backend profile → its capabilities (any JSON object), shown by GET /backends.
     backend_profiles: str | None = Field(default=None, validation_alias="AGENTRUN_BACKEND_PROFILES")
 

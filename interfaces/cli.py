@@ -8,7 +8,7 @@ import sys
 
 import orjson
 
-from infrastructure.settings import Settings
+from infrastructure.settings import LOG_LEVELS, Settings
 from interfaces import cli_audit, cli_gc, cli_log, cli_projections
 
 log = logging.getLogger("agentrun")
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
         "--log-level",
-        choices=["critical", "error", "warning", "info", "debug"],
+        choices=LOG_LEVELS,
         default=None,
         help="the least severe line logged (default: AGENTRUN_LOG_LEVEL, else info; requests log at info)",
     )

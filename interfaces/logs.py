@@ -12,14 +12,13 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from infrastructure import event_metadata
+from infrastructure.settings import LogFormat, LogLevel
 
-LogFormat = Literal["json", "text"]
-LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The attribute a record's structured fields travel in (`log.info(..., extra={FIELDS: {...}})`).
 FIELDS = "fields"

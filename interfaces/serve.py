@@ -9,7 +9,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from infrastructure.settings import Settings
+from infrastructure.settings import LogLevel, Settings
 from interfaces import logs
 
 log = logging.getLogger("agentrun")
@@ -64,7 +64,7 @@ def store_opens(settings: Settings) -> bool:
     return True
 
 
-def serve(host: str, port: int, workers: int | None, log_level: logs.LogLevel | None) -> int:
+def serve(host: str, port: int, workers: int | None, log_level: LogLevel | None) -> int:
     import uvicorn
 
     from interfaces.bootstrap import _version
