@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 
@@ -10,7 +11,8 @@ import pytest
 
 from infrastructure import event_metadata
 from infrastructure.event_metadata import EventMetadata
-from interfaces.logs import FIELDS, JsonFormatter, TextFormatter
+from interfaces.logs import FIELDS, JsonFormatter, LineWriter, TextFormatter
+from tests.support.waiting import wait_for
 
 
 def record(message: str, exc_info: bool = False, **fields: object) -> logging.LogRecord:
@@ -64,7 +66,52 @@ def test_the_level_drops_the_request_lines_below_it_and_keeps_warnings(
         ]
         configure("json", "info")
         logging.getLogger("agentrun.request").info("GET /x 200")
+        root.handlers[0].flush()
         assert orjson.loads(capsys.readouterr().err)["message"] == "GET /x 200"
     finally:
+        for handler in root.handlers:
+            handler.close()
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def test_the_writer_keeps_the_order_and_writes_a_warning_at_once() -> None:
+    stream = io.StringIO()
+    writer = LineWriter(stream, TextFormatter(), interval=60)  # only a warning or close writes here
+    log = logging.getLogger("test.line_writer")
+    log.propagate, log.handlers = False, [writer]
+    log.setLevel(logging.INFO)
+    try:
+        for n in range(3):
+            log.info("line %d", n)
+        assert stream.getvalue() == ""
+        log.warning("careful")
+        assert [line.split(": ", 1)[1] for line in stream.getvalue().splitlines()] == [
+            "line 0",
+            "line 1",
+            "line 2",
+            "careful",
+        ]
+    finally:
+        log.handlers = []
+        writer.close()
+
+
+def test_the_writer_thread_writes_info_lines_soon() -> None:
+    stream = io.StringIO()
+    writer = LineWriter(stream, TextFormatter(), interval=0.01)
+    try:
+        writer.handle(logging.LogRecord("agentrun.request", logging.INFO, "f.py", 1, "GET /x 200", (), None))
+        assert wait_for(lambda: stream.getvalue().endswith("GET /x 200\n"), 5)
+    finally:
+        writer.close()
+
+
+def test_closing_the_writer_writes_what_is_pending() -> None:
+    stream = io.StringIO()
+    writer = LineWriter(stream, TextFormatter(), interval=60)
+    record = logging.LogRecord("agentrun.request", logging.INFO, "f.py", 1, "GET /x 200", (), None)
+    writer.handle(record)
+    assert stream.getvalue() == ""
+    writer.close()
+    assert stream.getvalue().rstrip().endswith("GET /x 200")
