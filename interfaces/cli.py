@@ -7,6 +7,7 @@ import logging
 import sys
 
 import orjson
+from pydantic import ValidationError
 
 from infrastructure.settings import LOG_LEVELS, Settings
 from interfaces import cli_audit, cli_gc, cli_log, cli_projections
@@ -80,7 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ValidationError as error:
+        if error.title != Settings.__name__:
+            raise
+        # A setting from the environment that cannot be read: say which, not a traceback.
+        print(f"agentrun: {settings_errors(error)}", file=sys.stderr)
+        return 2
+
+
+def settings_errors(error: ValidationError) -> str:
+    """One line per bad setting: its variable and what it should be."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
+    )
 
 
 if __name__ == "__main__":

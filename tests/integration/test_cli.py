@@ -73,3 +73,14 @@ def test_unknown_command_exits_with_usage(settings: Settings) -> None:
     result = _cli_from_a_fresh_interpreter(settings, "frobnicate")
     assert result.returncode == 2
     assert "usage: agentrun" in result.stderr
+
+
+def test_a_setting_that_cannot_be_read_is_one_line_naming_it_not_a_traceback(settings: Settings) -> None:
+    env = {**_env(settings), "AGENTRUN_LOG_LEVEL": "loud", "AGENTRUN_POOL_SIZE": "0"}
+    done = run_cli(["projections", "status"], env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    line = done.stderr.strip()
+    assert line.startswith("agentrun: ") and "\n" not in line
+    assert "AGENTRUN_LOG_LEVEL: Input should be 'critical', 'error', 'warning', 'info' or 'debug'" in line
+    assert "AGENTRUN_POOL_SIZE: Input should be greater than or equal to 1" in line

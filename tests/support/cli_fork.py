@@ -57,6 +57,7 @@ def _serve() -> None:
 
 def _child(request: dict[str, Any]) -> None:
     import runpy
+    import warnings
 
     os.environ.clear()
     os.environ.update(request["env"])
@@ -69,6 +70,8 @@ def _child(request: dict[str, Any]) -> None:
         os.dup2(opened, fd)
         os.close(opened)
     sys.argv = ["agentrun", *request["argv"]]
+    # The module was imported ahead (that is the point); runpy's warning about it is not the CLI's.
+    warnings.filterwarnings("ignore", "'interfaces.cli' found in sys.modules", RuntimeWarning)
     # As `python -m interfaces.cli`: it ends in `sys.exit(main())`, which leaves the interpreter here.
     runpy.run_module("interfaces.cli", run_name="__main__", alter_sys=True)
     sys.exit(0)
