@@ -32,8 +32,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy domain projections application infrastructure interfaces
 
+# The write path's headline figures (docs/benchmarks.md has every benchmark and its command).
 bench: $(VENV)/.installed
-	$(PY) benchmarks/append.py
+	$(PY) -m benchmarks.append --writers 32 --seconds 10 --rounds 3
+	$(PY) -m benchmarks.append_http --seconds 10 --rounds 3
 
 # Console screenshots into docs/console/ (needs /usr/bin/chromium: apt-get install chromium).
 screenshots: $(VENV)/.installed
