@@ -141,12 +141,6 @@ def test_a_cursor_of_one_order_is_refused_by_the_other(client: Api) -> None:
     assert response.status_code == 422 and error_kind(response) == "schema-invalid"
 
 
-def test_min_position_beyond_the_head_times_out(client: Api) -> None:
-    task = create(client, unique("q"))
-    response = client.get("/queue/stats", minPosition=task["position"] + 10**9)
-    assert response.status_code == 504 and error_kind(response) == "timeout"
-
-
 # -- stats ----------------------------------------------------------------------------
 
 

@@ -526,14 +526,6 @@ def test_read_with_min_position_of_a_write_sees_that_write(server: Server) -> No
     assert trace["runId"] == run["id"]
 
 
-def test_min_position_beyond_the_head_times_out(server: Server) -> None:
-    client = server.client("client")
-    session_id, run = start_session(client, unique("profile"))
-    response = client.get(f"/sessions/{session_id}", minPosition=run["position"] + 10**9)
-    assert response.status_code == 504
-    assert error_kind(response) == "timeout"
-
-
 def test_negative_min_position_is_schema_invalid(server: Server) -> None:
     response = server.client("client").get("/sessions", minPosition=-1)
     assert response.status_code == 422 and error_kind(response) == "schema-invalid"
