@@ -116,7 +116,11 @@ class LineWriter(logging.Handler):
             self._wake.wait()
             time.sleep(self.interval)  # what comes meanwhile goes in the same write
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except (OSError, ValueError):  # stderr closed or gone: nowhere to write, nor to report it
+                with self.lock:  # type: ignore[union-attr]
+                    self._pending.clear()
 
 
 def configure(log_format: LogFormat, level: LogLevel = "info") -> None:
