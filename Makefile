@@ -9,8 +9,7 @@ PORT ?= 8000
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	# --no-compile: the modules the tests import compile on first import; the rest never need to.
-	$(PIP) install -q --no-compile -e '.[dev]'
+	$(PIP) install -q -e '.[dev]'
 	touch $@
 
 serve: $(VENV)/.installed
