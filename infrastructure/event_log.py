@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,21 @@ def postgres_env(database_url: str, pool_size: int) -> dict[str, str]:
 _TABLES_LOCK_KEY = 0x6167_656E_7474_626C
 
 
+def _in_wal_mode(path: str) -> None:
+    """Put a new SQLite file in WAL mode before the library opens it. Its first connection switches
+    the file to WAL and leaves that PRAGMA's cursor unread; while the cursor lives, the commit that
+    creates the tables fails ("cannot commit transaction - SQL statements in progress"), which a
+    loaded test run met once. On a file already in WAL mode the library reads its PRAGMA's row."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL").fetchall()
+
+
 @contextmanager
 def _tables_created_alone(env: dict[str, str]) -> Iterator[None]:
     """Replicas starting together (`serve --workers N`) take turns at the library's CREATE TABLEs,
     which race on PostgreSQL's catalog otherwise."""
     if not env["PERSISTENCE_MODULE"].endswith("postgres"):
+        _in_wal_mode(env["SQLITE_DBNAME"])
         yield
         return
     with psycopg.connect(
