@@ -16,10 +16,9 @@ serve: $(VENV)/.installed
 	$(VENV)/bin/agentrun serve --host $(HOST) --port $(PORT)
 
 # Every test, on PYTEST_JOBS xdist workers (0: in this process); one file per worker at a time, each
-# of the two groups of heavy timing-sensitive files on one worker (ADR 0041). Three workers are
-# faster on two cores but saturate them, and load-sensitive tests then fail now and then: two by
-# default, PYTEST_JOBS=3 for a quicker local run. PYTEST_ARGS adds pytest options.
-PYTEST_JOBS ?= 2
+# of the two groups of heavy timing-sensitive files on one worker (ADR 0041). Three workers keep two
+# cores busy while a worker waits on a server or the database. PYTEST_ARGS adds pytest options.
+PYTEST_JOBS ?= 3
 test: lint /usr/bin/chromium
 	$(PY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
