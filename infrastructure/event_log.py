@@ -89,7 +89,6 @@ def _tables_created_alone(env: dict[str, str]) -> Iterator[None]:
     """Replicas starting together (`serve --workers N`) take turns at the library's CREATE TABLEs,
     which race on PostgreSQL's catalog otherwise."""
     if not env["PERSISTENCE_MODULE"].endswith("postgres"):
-        _in_wal_mode(env["SQLITE_DBNAME"])
         yield
         return
     with psycopg.connect(
@@ -118,11 +117,13 @@ class EventLog:
         memory: int = 10_000,
         gate: Availability | None = None,
     ):
+        self.is_postgres = env["PERSISTENCE_MODULE"].endswith("postgres")
+        if not self.is_postgres:
+            _in_wal_mode(env["SQLITE_DBNAME"])
         with _tables_created_alone(env):
             self.app = AgentRunLog(env=env)
         recorder: Any = self.app.recorder
         self.recorder = recorder
-        self.is_postgres = env["PERSISTENCE_MODULE"].endswith("postgres")
         if self.is_postgres:
             # Fails fast while the probe finds the database away (ADR 0032).
             recorder.gate = gate
