@@ -19,8 +19,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,29 +28,9 @@ import orjson
 
 from benchmarks.append import PAYLOAD, bench_baseline
 from benchmarks.database import DEFAULT_ADMIN_URL, throwaway_database
-from tests.support.server import api_tokens_json, free_port, token_of
+from tests.support.server import Server, token_of
 
 TOKEN = token_of("admin")
-
-
-def start_server(
-    url: str, port: int, workers: int, data_dir: Path, log_level: str = "warning"
-) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "AGENTRUN_"))}
-    env.update(DATABASE_URL=url, AGENTRUN_DATA_DIR=str(data_dir), AGENTRUN_API_TOKENS=api_tokens_json())
-    command = [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)]
-    command += ["--log-level", log_level, "--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the server did not start")
 
 
 def process_tree_cpu(pid: int) -> float:
@@ -126,20 +104,26 @@ async def drive(port: int, run_ids: list[str], seconds: float) -> tuple[int, int
 def one_round(args: argparse.Namespace) -> dict[str, float]:
     """agentrun over HTTP, then the in-process baseline, each on a throwaway database."""
     with throwaway_database(args.database_url) as url, tempfile.TemporaryDirectory() as data_dir:
-        port = free_port()
-        server = start_server(url, port, args.workers, Path(data_dir), args.log_level)
+        server = Server(
+            "postgres",
+            Path(data_dir),
+            database_url=url,
+            workers=args.workers,
+            pool_size=None,
+            log_level=args.log_level,
+        ).start()
+        assert server.process is not None
         try:
             headers = {"Authorization": f"Bearer {TOKEN}"}
-            http = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers)
+            http = httpx.Client(base_url=f"{server.base_url}/api/v1", headers=headers)
             body = {"tenantId": "bench", "projectId": "bench", "backendProfile": "bench"}
             run_ids = [http.post("/runs", json=body).json()["id"] for _ in range(args.clients)]
-            server_cpu, client_cpu = process_tree_cpu(server.pid), time.process_time()
-            ok, errors, latencies, elapsed = asyncio.run(drive(port, run_ids, args.seconds))
-            server_cpu = process_tree_cpu(server.pid) - server_cpu
+            server_cpu, client_cpu = process_tree_cpu(server.process.pid), time.process_time()
+            ok, errors, latencies, elapsed = asyncio.run(drive(server.port, run_ids, args.seconds))
+            server_cpu = process_tree_cpu(server.process.pid) - server_cpu
             client_cpu = time.process_time() - client_cpu
         finally:
-            server.terminate()
-            server.wait(10)
+            server.stop()
     baseline = bench_baseline(args.database_url, args.clients, args.seconds, 1)
     quantiles = statistics.quantiles(latencies, n=100)
     return {
