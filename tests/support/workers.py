@@ -27,6 +27,7 @@ class ChannelClient:
         self.frames: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.opened = threading.Event()
         self.failure: str | None = None
+        self.status: int | None = None  # the channel response's status, once it answers
         self._closed = threading.Event()
         self._client = httpx.Client(
             base_url=server.base_url + "/api/v1",
@@ -55,7 +56,7 @@ class ChannelClient:
         finally:
             if not self._closed.is_set():
                 # The server ended the channel (or never opened it): say so, not a silent timeout.
-                self.frames.put((ENDED, {"status": getattr(self, "status", None), "error": self.failure}))
+                self.frames.put((ENDED, {"status": self.status, "error": self.failure}))
             self.opened.set()
 
     def next(self, timeout: float = 10) -> tuple[str, Any]:
