@@ -3,6 +3,11 @@
 In one process a message goes straight to the subscribers' queues; on PostgreSQL it also goes out by
 NOTIFY and every other replica's listener delivers it to its own subscribers. Messages are wake-ups
 plus chunk data: a lost one delays a waiter until its timer re-reads the store, it never loses state.
+
+A replica with no other replica listening sends no NOTIFY at all (ADR 0037): it learns of its peers
+from PostgreSQL's session list (listeners by application name) every `PEER_CHECK` seconds, and at
+once from the hello each replica sends when its listener (re)connects, before it could have a
+subscriber that needs another replica's messages.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -36,6 +42,8 @@ MAX_PAYLOAD = 7800
 RECENT_TERMINAL = 4096
 # NOTIFYs sent per round trip at most.
 NOTIFY_BATCH = 200
+# How often the sender looks for other replicas' listeners (seconds).
+PEER_CHECK = 1.0
 
 
 class Subscription:
@@ -75,6 +83,12 @@ class ChunkBus:
     def __init__(self, db: Database, listener: PostgresListener | None) -> None:
         self.db = db
         self.remote = listener is not None
+        self._listener = listener
+        # Whether another replica listens: assumed until the sender has looked. `_hellos` counts the
+        # hellos heard, so a look that began before one cannot undo what it said.
+        self._peers = True
+        self._hellos = 0
+        self._peers_checked = 0.0
         self.replica = uuid.uuid4().hex[:12]
         self._subs: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
@@ -92,6 +106,12 @@ class ChunkBus:
         self._sequence = itertools.count()
         if listener is not None:
             listener.subscribe(CHANNEL, self._on_notify)
+            listener.on_connect(self._hello)
+
+    @property
+    def peers(self) -> bool:
+        """Whether messages go out by NOTIFY: another replica listens (or the sender is unsure)."""
+        return self.remote and self._peers
 
     def subscribe(self, key: str, replay: bool = False) -> Subscription:
         """Subscribe from inside the event loop the subscriber awaits on.
@@ -126,15 +146,24 @@ class ChunkBus:
     def publish(self, key: str, message: dict[str, Any]) -> None:
         """Deliver in process now; other replicas get it from the sender thread, in publish order."""
         self._deliver(key, message)
-        if self.remote:
+        if self.peers:
             body = orjson.dumps(message).decode()
             envelope = orjson.dumps({"r": self.replica, "s": next(self._sequence), "k": key, "m": body})
             payloads = [envelope.decode()] if len(envelope) <= MAX_PAYLOAD else self._split(key, body)
-            with self._conn_lock:
-                if self._sender is None:
-                    self._sender = threading.Thread(target=self._send_loop, name="task-bus", daemon=True)
-                    self._sender.start()
+            self._ensure_sender()
             self._outbox.put(payloads)
+
+    def _hello(self) -> None:
+        """Our listener is (re)connected: tell the other replicas to send to us, and look for them."""
+        self._peers, self._peers_checked = True, 0.0
+        self._ensure_sender()
+        self._outbox.put([orjson.dumps({"r": self.replica, "hello": True}).decode()])
+
+    def _ensure_sender(self) -> None:
+        with self._conn_lock:
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_loop, name="task-bus", daemon=True)
+                self._sender.start()
 
     def _deliver(self, key: str, message: dict[str, Any]) -> None:
         message = {**message, "key": key}
@@ -170,13 +199,20 @@ class ChunkBus:
     def _send_loop(self) -> None:
         """Send queued NOTIFYs, many per round trip: the publisher never waits for PostgreSQL."""
         while True:
-            batch = [self._outbox.get()]
+            try:
+                batch = [self._outbox.get(timeout=PEER_CHECK)]
+            except queue.Empty:
+                batch = []
+            if time.monotonic() - self._peers_checked >= PEER_CHECK:
+                self._check_peers()
             while len(batch) < NOTIFY_BATCH:
                 try:
                     batch.append(self._outbox.get_nowait())
                 except queue.Empty:
                     break
             stop = None in batch
+            if not batch:
+                continue
             payloads = [p for item in batch if item is not None for p in item]
             if payloads:
                 try:
@@ -200,6 +236,27 @@ class ChunkBus:
                 self._close()
                 if attempt:
                     raise
+
+    def _check_peers(self) -> None:
+        """Whether another replica's listener is connected to this database (on doubt: yes)."""
+        hellos, own = self._hellos, self._listener.backend_pid if self._listener is not None else None
+        self._peers_checked = time.monotonic()
+        try:
+            if own is None:
+                raise LookupError("our listener is not connected")
+            if self._conn is None or self._conn.closed:
+                self._conn = connect_postgres(getattr(self.db, "conninfo", ""))
+            row = self._conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = %s AND pid <> %s)",
+                (PostgresListener.APPLICATION_NAME, own),
+            ).fetchone()
+            peers = bool(row and row[0])
+        except Exception:  # noqa: BLE001 - keep sending while unsure
+            self._close()
+            peers = True
+        if peers or self._hellos == hellos:
+            self._peers = peers
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -234,6 +291,10 @@ class ChunkBus:
         if payload.startswith(self._own_prefix):
             return  # delivered locally already
         envelope = orjson.loads(payload)
+        if "hello" in envelope:
+            self._hellos += 1
+            self._peers = True
+            return
         key = envelope["k"]
         if "m" in envelope:
             self._deliver(key, orjson.loads(envelope["m"]))

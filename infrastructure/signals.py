@@ -47,6 +47,10 @@ class PostgresListener:
         self._signals = signals
         # Channels whose payloads go to callbacks (in the listener thread), beside the signals.
         self._callbacks: dict[str, list[Callable[[str], None]]] = {}
+        # Run in the listener thread after each (re)connect, once its LISTENs are in place.
+        self._on_connect: list[Callable[[], None]] = []
+        # The backend pid of the listening session while connected: its peers are the others.
+        self.backend_pid: int | None = None
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pg-listener", daemon=True)
         self.connections = 0
@@ -57,6 +61,10 @@ class PostgresListener:
     def subscribe(self, channel: str, callback: Callable[[str], None]) -> None:
         """Deliver each NOTIFY payload of `channel` to `callback`; call before `start`."""
         self._callbacks.setdefault(channel, []).append(callback)
+
+    def on_connect(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every (re)connect, once the LISTENs are in place; before `start`."""
+        self._on_connect.append(callback)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -69,6 +77,7 @@ class PostgresListener:
                 self._listen()
                 backoff = 0.1
             except Exception as error:  # noqa: BLE001 - any failure means reconnect
+                self.backend_pid = None
                 if self._stopped.is_set():
                     return
                 log.warning("listener connection lost (%s); reconnecting", type(error).__name__)
@@ -80,6 +89,9 @@ class PostgresListener:
             for channel in {*self._signals, *self._callbacks}:
                 conn.execute(f"LISTEN {channel}")
             self.connections += 1
+            self.backend_pid = conn.info.backend_pid
+            for connected in self._on_connect:
+                connected()
             self._fire_all()
             while not self._stopped.is_set():
                 for notification in conn.notifies(timeout=0.5, stop_after=100):
