@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from application import access
 from application.access import Principal
 from application.base import UseCases
 from application.errors import NotFoundError, UnavailableError
-from application.inference_wire import Bus, error_of, pick_of_pool, task_record
+from application.inference_wire import Bus, error_of, pick_of_pool, task_frame, task_record
 from application.retry import decide_remembered, retry_on_conflict
 from application.task_memory import TaskMemory
 from domain.errors import ConcurrencyError, SchemaInvalidError
@@ -20,6 +20,16 @@ from domain.worker import Worker, worker_aggregate_id
 from projections import inference_counts, inference_queries, worker_queries
 
 
+class Handoff(Protocol):
+    """A bound channel of this replica, reserved for one fresh task: the enqueue claims the task for
+    it in the enqueue's own save, then hands it the frame (None: nothing was saved)."""
+
+    worker_id: str
+    channel_id: str
+
+    def done(self, frame: dict[str, Any] | None) -> None: ...
+
+
 class InferenceTaskUseCases(UseCases):
     reads = ("inference_tasks", "worker_registry")
 
@@ -27,6 +37,8 @@ class InferenceTaskUseCases(UseCases):
         super().__init__(**common)
         self.bus = bus
         self.request_wake = request_wake
+        # The dispatcher's: the local channel a fresh task of a pool goes to first, if on this replica.
+        self.hand_off: Callable[[str, str], Handoff | None] | None = None
         self._memory = TaskMemory()
         self._worker_owners: dict[str, str] = {}
 
@@ -65,6 +77,7 @@ class InferenceTaskUseCases(UseCases):
             raise UnavailableError(f"no worker is bound for pool {pool!r}", poolName=pool)
         if llm["status"] == "hibernating" and self.request_wake is not None:
             self.request_wake(llm_name)
+        now = self.clock()
         task = InferenceTask.enqueue(
             pool_name=pool,
             llm_name=llm_name,
@@ -74,17 +87,31 @@ class InferenceTaskUseCases(UseCases):
             streaming=stream,
             owner_id=principal.name,
             agent_id=agent_id,
-            now=self.clock(),
+            now=now,
             task_id=task_id,
         )
+        handoff = self.hand_off(pool, task_id) if self.hand_off is not None else None
+        if handoff is not None:
+            # Its first worker's channel is here: claimed in the same save, no hop through the bus.
+            task.claim(handoff.worker_id, handoff.channel_id, now)
         try:
             record = self._saved(task)
         except ConcurrencyError:
+            if handoff is not None:
+                handoff.done(None)
             # Two enqueues with one key race on the same aggregate id: the loser joins the winner.
             joined = self._join(task_id, request, stream) if idempotency_key is not None else None
             if joined is None:
                 raise
             return joined
+        except BaseException:
+            if handoff is not None:
+                # The save may have landed: the worker gets the frame (a task that is not there
+                # answers its result with not-found), never a task claimed for it that it never saw.
+                handoff.done(task_frame(task))
+            raise
+        if handoff is not None:
+            handoff.done(task_frame(task))
         return record
 
     def _join(self, task_id: str, request: Any, stream: bool) -> dict[str, Any] | None:

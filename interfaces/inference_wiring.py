@@ -56,6 +56,7 @@ def build_inference(
     tasks.request_wake = workers.request_wake
     waiters = TaskWaiters(tasks, bus)
     dispatcher = Dispatcher(tasks, workers, bus)
+    tasks.hand_off = dispatcher.hand_off
     sweeper = InferenceSweeper(
         **common, heartbeats=heartbeats, tasks=tasks, workers=workers, worker_timeout=settings.worker_timeout
     )
