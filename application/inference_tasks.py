@@ -14,7 +14,7 @@ from application.inference_wire import Bus, error_of, pick_of_pool, task_frame, 
 from application.retry import decide_remembered, retry_on_conflict
 from application.task_memory import TaskMemory
 from domain.errors import ConcurrencyError, SchemaInvalidError
-from domain.inference_task import STATUSES, InferenceTask, NotClaimableError, inference_task_id
+from domain.inference_task import STATUSES, TERMINAL, InferenceTask, NotClaimableError, inference_task_id
 from domain.redaction import redact
 from domain.worker import Worker, worker_aggregate_id
 from projections import inference_counts, inference_queries, worker_queries
@@ -140,6 +140,20 @@ class InferenceTaskUseCases(UseCases):
         if not isinstance(task, InferenceTask) or not self._sees(principal, task):
             raise NotFoundError(f"inference task {task_id} was not found")
         return self._record(task, position)
+
+    def open_status(self, principal: Principal, task_id: str) -> str | None:
+        """The status this replica last saw of a task not yet terminal that the principal may read;
+        None when it does not know (the caller reads the store). An owner never changes and a task
+        is never deleted from the log, so what it says of those is exact; the status may be stale,
+        so it only lets a waiter start waiting without a read: the waiter's timer reads the store."""
+        seen = self._memory.get(task_id)
+        if seen is None or seen.status in TERMINAL:
+            return None
+        if principal.can(access.INFERENCE_READ_ALL) or (
+            principal.can(access.INFERENCE_READ_OWN) and seen.owner_id == principal.name
+        ):
+            return seen.status
+        return None
 
     def _writable(self, task_id: str, remembered: bool) -> InferenceTask:
         """The task a worker writes to; `remembered`: this replica's memory of it (may be stale)."""

@@ -1,4 +1,4 @@
-"""What a replica remembers of the tasks it last saved or read: position, status and holder."""
+"""What a replica remembers of the tasks it last saved or read: position, status, holder and owner."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class Remembered(NamedTuple):
     position: int
     status: str
     claimed_by: str | None
+    owner_id: str
 
 
 class TaskMemory:
@@ -40,12 +41,16 @@ class TaskMemory:
         return entry.position if entry is not None and entry.version == version else None
 
     def put(self, task: InferenceTask, position: int) -> None:
-        entry = Remembered(task.version, position, task.status, task.claimed_by)
+        entry = Remembered(task.version, position, task.status, task.claimed_by, task.owner_id)
         with self._lock:
             self._entries[task.id] = entry
             self._entries.move_to_end(task.id)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def get(self, task_id: str) -> Remembered | None:
+        with self._lock:
+            return self._entries.get(task_id)
 
     def held(self, task_id: str, worker_id: str) -> Remembered | None:
         """What is remembered of the task if it was last seen claimed or running by this worker."""

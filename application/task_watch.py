@@ -22,7 +22,15 @@ class TaskWatch:
     def read(
         self, principal: Principal, task_id: str, wait_ms: int | None
     ) -> tuple[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]] | None]:
-        """The task as it is, and (when `wait_ms` and not yet terminal) the wait for it to end."""
+        """The task as it is, and (when `wait_ms` and not yet terminal) the wait for it to end.
+
+        A task this replica saw open, and the principal may read, is waited for without a read
+        first: the wait answers with the record of its end (or reads the store at its deadline)."""
+        if wait_ms:
+            status = self.tasks.open_status(principal, task_id)
+            if status is not None:
+                seen = {"id": task_id, "status": status}
+                return seen, partial(self.waiters.wait, principal, task_id, wait_ms, seen)
         record = self.tasks.get(principal, task_id)
         if not wait_ms or record["status"] in TERMINAL:
             return record, None
