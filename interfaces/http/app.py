@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, ExceptionHandler, Lifespan
 
 from interfaces.http.console_pages import console_routes
 from interfaces.http.endpoint import to_route
@@ -20,6 +20,7 @@ from interfaces.http.openai.wire import ErrorOut
 from interfaces.http.openapi import build_openapi
 from interfaces.http.request_context import RequestContext
 from interfaces.http.request_log import RequestLog
+from interfaces.http.route_index import IndexedRouter
 from interfaces.http.routes import API, API_PREFIX, CONSOLE, OPS
 from interfaces.http.state import HANDLER_THREADS
 
@@ -54,6 +55,17 @@ def create_app(container: Container) -> Starlette:
 
 
 class _App(Starlette):
+    def __init__(
+        self,
+        *,
+        routes: Sequence[BaseRoute],
+        exception_handlers: Mapping[Any, ExceptionHandler],
+        lifespan: Lifespan[Starlette],
+    ) -> None:
+        super().__init__(routes=routes, exception_handlers=exception_handlers, lifespan=lifespan)
+        # Starlette's router over the same routes, trying only those a request's path can match.
+        self.router = IndexedRouter(routes, lifespan=lifespan)
+
     def build_middleware_stack(self) -> ASGIApp:
         # Outermost, so that every response (an unexpected error's too) echoes `X-Request-Id`.
         return RequestContext(RequestLog(super().build_middleware_stack()))
