@@ -22,19 +22,22 @@ class TaskWatch:
     def read(
         self, principal: Principal, task_id: str, wait_ms: int | None
     ) -> tuple[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]] | None]:
-        """The task as it is, and (when `wait_ms` and not yet terminal) the wait for it to end.
-
-        A task this replica saw open, and the principal may read, is waited for without a read
-        first: the wait answers with the record of its end (or reads the store at its deadline)."""
-        if wait_ms:
-            status = self.tasks.open_status(principal, task_id)
-            if status is not None:
-                seen = {"id": task_id, "status": status}
-                return seen, partial(self.waiters.wait, principal, task_id, wait_ms, seen)
+        """The task as it is, and (when `wait_ms` and not yet terminal) the wait for it to end."""
         record = self.tasks.get(principal, task_id)
         if not wait_ms or record["status"] in TERMINAL:
             return record, None
         return record, partial(self.waiters.wait, principal, record["id"], wait_ms, record)
+
+    def wait_remembered(
+        self, principal: Principal, task_id: str, wait_ms: int
+    ) -> Callable[[], Awaitable[dict[str, Any]]] | None:
+        """The wait for a task this replica saw open and the principal may read, with no read
+        first (it answers with the record of the task's end, or reads the store on its timer and
+        at its deadline); None when the store must be read (`read`). Does not block."""
+        status = self.tasks.open_status(principal, task_id)
+        if status is None:
+            return None
+        return partial(self.waiters.wait, principal, task_id, wait_ms, {"id": task_id, "status": status})
 
     def stream(self, principal: Principal, task_id: str) -> AsyncIterator[tuple[str, Any]]:
         """Its chunks and status changes, then one terminal event (not-found raised before any)."""

@@ -1,7 +1,8 @@
 """An endpoint: method, path, body and response models, and a synchronous handler.
 
 Handlers parse nothing themselves: the body is validated against its model before the
-handler runs, and the handler runs in a worker thread since the use cases are synchronous.
+handler runs, and the handler runs in a worker thread since the use cases are synchronous (an
+endpoint's `on_loop` part, which must not block, may answer first on the event loop).
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class Endpoint:
     also: tuple[int, ...] = ()
     # Runs on threads of its own, so it answers while every handler thread is busy (health, ADR 0032).
     own_threads: bool = False
+    # Tried on the event loop first, where it must not block: its answer, or None to run `handler`
+    # on a handler thread (a long-poll that can start waiting from memory, ADR 0043).
+    on_loop: Callable[[Call], Any] | None = None
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -113,13 +117,19 @@ class RouteApp:
             limits.check_text((f"{k}={v}" for k, v in request.query_params.multi_items()), "query")
             body = None if endpoint.body is None else await limits.parse_body(request, endpoint.body)
             call = Call(
-                container, principal, dict(request.path_params), request.query_params, body, request.headers  # type: ignore[arg-type]
+                container,
+                principal,  # type: ignore[arg-type]
+                dict(request.path_params),
+                request.query_params,
+                body,
+                request.headers,
             )
             if endpoint.query is not None:
                 call.query(endpoint.query)
-            if endpoint.own_threads:
+            result = None if endpoint.on_loop is None else endpoint.on_loop(call)
+            if result is None and endpoint.own_threads:
                 result = await to_thread.run_sync(endpoint.handler, call, limiter=container.http.own_threads)
-            else:
+            elif result is None:
                 result = await container.http.in_handler_thread(endpoint.handler, call)
         except Exception as error:  # noqa: BLE001 - every failure leaves as the envelope
             return from_exception(error)

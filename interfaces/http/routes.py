@@ -183,7 +183,7 @@ API = [
     Endpoint("POST", "/inference-tasks", inference.enqueue, "Enqueue an inference task", EnqueueTask, None, InferenceTaskOut, 202),
     Endpoint("GET", "/inference-tasks", inference.list_tasks, "List inference tasks", query=TaskListQuery, response=InferenceTaskPage),
     Endpoint("GET", "/inference-tasks/counts", inference.task_counts, "Count inference tasks by status", query=TaskCountsQuery, response=TaskCounts),
-    Endpoint("GET", "/inference-tasks/{taskId}", inference.get_task, "Get or wait for an inference task", query=TaskQuery, response=InferenceTaskOut),
+    Endpoint("GET", "/inference-tasks/{taskId}", inference.get_task, "Get or wait for an inference task", query=TaskQuery, response=InferenceTaskOut, on_loop=inference.wait_remembered),
     Endpoint("GET", "/inference-tasks/{taskId}/stream", inference.stream_task, "Stream an inference task (SSE)", stream=True),
     Endpoint("DELETE", "/inference-tasks/{taskId}", inference.cancel_task, "Cancel an inference task", response=InferenceTaskOut),
     Endpoint("POST", "/inference-tasks/{taskId}/chunks", inference.post_chunk, "Post a chunk", PostChunk, status=204),

@@ -45,9 +45,9 @@ def test_a_wait_on_a_remembered_task_answers_with_its_end_from_another_replica(
     task_id = claimed_task(a)
 
     async def scenario() -> dict[str, object]:
-        seen, waiting = a.task_watch.read(ALICE, task_id, 10_000)
-        # No read: what replica a remembers (the claim it saved), and the wait for the end.
-        assert seen == {"id": task_id, "status": "claimed"} and waiting is not None
+        # No read: replica a remembers the claim it saved, and starts the wait from that.
+        waiting = a.task_watch.wait_remembered(ALICE, task_id, 10_000)
+        assert waiting is not None
         wait = asyncio.ensure_future(waiting())
         await asyncio.to_thread(
             b.inference_tasks.post_result, SYSTEM, task_id, "w1", status=None, body="done", error=None
@@ -61,5 +61,16 @@ def test_a_wait_on_a_remembered_task_answers_with_its_end_from_another_replica(
 def test_a_remembered_task_is_not_waited_on_for_another_owner(replicas: tuple[Container, Container]) -> None:
     a, _ = replicas
     task_id = claimed_task(a)
+    assert a.task_watch.wait_remembered(BOB, task_id, 10_000) is None
     with pytest.raises(NotFoundError):
         a.task_watch.read(BOB, task_id, 10_000)
+
+
+def test_a_task_not_remembered_or_ended_is_read(replicas: tuple[Container, Container]) -> None:
+    a, b = replicas
+    task_id = claimed_task(a)
+    assert b.task_watch.wait_remembered(ALICE, task_id, 10_000) is None  # b never saw it
+    a.inference_tasks.post_result(SYSTEM, task_id, "w1", status=None, body="done", error=None)
+    assert a.task_watch.wait_remembered(ALICE, task_id, 10_000) is None  # ended: read it
+    record, waiting = a.task_watch.read(ALICE, task_id, 10_000)
+    assert record["status"] == "completed" and waiting is None

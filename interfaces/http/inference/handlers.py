@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -36,9 +36,20 @@ def enqueue(call: Call) -> tuple[int, Any]:
 def get_task(call: Call) -> Any:
     q = call.query(TaskQuery)
     record, waiting = call.app.task_watch.read(call.principal, call.path["taskId"], q.wait_ms)
-    if waiting is None:
-        return record
+    return record if waiting is None else deferred(waiting)
 
+
+def wait_remembered(call: Call) -> Any:
+    """On the event loop: the long-poll of a task this replica saw open, with no thread; None
+    when it must read the store (`get_task`)."""
+    q = call.query(TaskQuery)
+    if not q.wait_ms:
+        return None
+    waiting = call.app.task_watch.wait_remembered(call.principal, call.path["taskId"], q.wait_ms)
+    return None if waiting is None else deferred(waiting)
+
+
+def deferred(waiting: Callable[[], Awaitable[dict[str, Any]]]) -> DeferredResponse:
     async def produce() -> Response:
         return json_response(await waiting())
 
