@@ -48,8 +48,9 @@ class Cursor:
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]], types: Sequence[str] = ()) -> None:
-        """`sql` once per row. Given the PostgreSQL `types` of its columns, an `INSERT ... VALUES
-        (?, ...)` is one statement on PostgreSQL over the rows as one JSON array of arrays (dumped
+        """`sql` once per row. Given the PostgreSQL `types` of its columns, a statement with one
+        `VALUES (?, ...)` row (an `INSERT`, or a `WITH ... AS (VALUES (?, ...))` an `UPDATE` joins)
+        is one statement on PostgreSQL over the rows as one JSON array of arrays (dumped
         by orjson in C, taken apart by PostgreSQL in C), where psycopg pipelines a statement per
         row, each built in Python, and dumps an array parameter element by element in Python."""
         if not self._convert:
