@@ -84,16 +84,18 @@ class EventIndex(Projection):
         self.apply_batch(cur, [(position, event)])
 
     def apply_batch(self, cur: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
-        # Three multi-row statements a batch: an aggregate's scope is written (or remembered) at its
-        # first event, before any later event of it in the batch looks it up.
+        # Three multi-row statements a batch: an aggregate's scope is remembered at its first event,
+        # before any later event of it in the batch looks it up, and written with the others.
+        scopes: list[tuple[Any, ...]] = []
         indexed: list[tuple[Any, ...]] = []
         referred: list[tuple[Any, ...]] = []
         for position, event in events:
-            scope = self._scope(cur, event)
+            scope = self._scope(cur, event, scopes)
             name = event_name(event)
             indexed.append((position, name, scope.tenant_id, str(event.originator_id)))
             for kind, ref_id in sorted(refs_of(event, scope)):
                 referred.append((kind, ref_id, position, name, scope.tenant_id))
+        _write_scopes(cur, scopes)
         if indexed:
             cur.executemany(
                 "INSERT INTO event_index (position, event_type, tenant_id, aggregate_id) VALUES (?, ?, ?, ?) "
@@ -110,21 +112,19 @@ class EventIndex(Projection):
                 types=("text", "text", "bigint", "text", "text"),
             )
 
-    def _scope(self, cur: ViewCursor, event: Any) -> AggregateScope:
+    def _scope(self, cur: ViewCursor, event: Any, scopes: list[tuple[Any, ...]]) -> AggregateScope:
+        """The aggregate's scope; at its first event, also the row to write into `scopes`."""
         aggregate_id = str(event.originator_id)
         if event.originator_version == 1:
             # Written even when remembered: a rolled-back batch may have lost the row.
             found = scope_of(event)
-            cur.execute(
-                "INSERT INTO event_scopes (aggregate_id, tenant_id, run_id, session_id) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (aggregate_id) DO NOTHING",
-                (aggregate_id, *found),
-            )
+            scopes.append((aggregate_id, *found))
         else:
             known = self._scopes.get(aggregate_id)
             if known is not None:
                 self._scopes.move_to_end(aggregate_id)
                 return known
+            _write_scopes(cur, scopes)  # a scope of this batch may have left the memory already
             row = cur.execute(
                 "SELECT tenant_id, run_id, session_id FROM event_scopes WHERE aggregate_id = ?",
                 (aggregate_id,),
@@ -136,6 +136,18 @@ class EventIndex(Projection):
         if len(self._scopes) > self._cache_size:
             self._scopes.popitem(last=False)
         return found
+
+
+def _write_scopes(cur: ViewCursor, scopes: list[tuple[Any, ...]]) -> None:
+    """Write the scope rows gathered so far, in one statement, and forget them."""
+    if scopes:
+        cur.executemany(
+            "INSERT INTO event_scopes (aggregate_id, tenant_id, run_id, session_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (aggregate_id) DO NOTHING",
+            scopes,
+            types=("text", "text", "text", "text"),
+        )
+        scopes.clear()
 
 
 def matching_positions(
