@@ -47,7 +47,9 @@ class Subscription(Protocol):
 
 
 class SubscribingBus(Protocol):
-    def subscribe(self, key: str, replay: bool = False) -> Subscription: ...
+    def subscribe(
+        self, key: str, replay: bool = False, accept: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Subscription: ...
 
 
 def preferred(task_id: str, bound: list[str]) -> str | None:
@@ -150,9 +152,18 @@ class Dispatcher:
         self, worker_id: str, channel_id: str, pools: list[str]
     ) -> AsyncIterator[tuple[str, Any]]:
         """Frames (`task`, `cancel` or `wake`, payload) for a bound channel, until it closes or is unbound."""
-        sub = self.bus.subscribe("*")
-        handoff = Handoff(worker_id, channel_id, lambda: sub.put({"key": worker_id, "type": "handed"}))
         held: set[str] = set()
+
+        def wanted(message: dict[str, Any]) -> bool:
+            # Read in the publishers' threads: a new task of the channel's pools, a change of a
+            # task it holds, any cancel (rare; one of a task just claimed may precede its `held`).
+            status = message.get("status")
+            if status == "pending":
+                return message.get("poolName") in pools
+            return status is not None and (status == "cancelled" or message["key"] in held)
+
+        sub = self.bus.subscribe("*", accept=wanted)
+        handoff = Handoff(worker_id, channel_id, lambda: sub.put({"key": worker_id, "type": "handed"}))
         sent_wakes: set[str] = set()
         last_poll = 0.0
         waiting: dict[str, Any] | None = None

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -47,12 +48,22 @@ PEER_CHECK = 1.0
 
 
 class Subscription:
-    """One subscriber's queue of messages for a key, fed from any thread."""
+    """One subscriber's queue of messages for a key, fed from any thread.
 
-    def __init__(self, bus: ChunkBus, key: str, loop: asyncio.AbstractEventLoop) -> None:
+    `accept`, when given, picks the published messages the subscriber wants, in the publisher's
+    thread: the others never wake its event loop (a channel of `*` wants few of them)."""
+
+    def __init__(
+        self,
+        bus: ChunkBus,
+        key: str,
+        loop: asyncio.AbstractEventLoop,
+        accept: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         self.bus = bus
         self.key = key
         self.loop = loop
+        self.accept = accept
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     def put(self, message: dict[str, Any]) -> None:
@@ -113,13 +124,15 @@ class ChunkBus:
         """Whether messages go out by NOTIFY: another replica listens (or the sender is unsure)."""
         return self.remote and self._peers
 
-    def subscribe(self, key: str, replay: bool = False) -> Subscription:
-        """Subscribe from inside the event loop the subscriber awaits on.
+    def subscribe(
+        self, key: str, replay: bool = False, accept: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Subscription:
+        """Subscribe from inside the event loop the subscriber awaits on (`accept`: see `Subscription`).
 
         With `replay`, the chunks of the key delivered so far come first, in order and none twice,
         then a `replayed` message saying whether they were all kept.
         """
-        sub = Subscription(self, key, asyncio.get_running_loop())
+        sub = Subscription(self, key, asyncio.get_running_loop(), accept)
         with self._lock:
             self._subs.setdefault(key, set()).add(sub)
             terminal = self._terminal.get(key)
@@ -176,7 +189,8 @@ class ChunkBus:
                 while len(self._terminal) > RECENT_TERMINAL:
                     self._terminal.popitem(last=False)
         for sub in subs:
-            sub.put(message)
+            if sub.accept is None or sub.accept(message):
+                sub.put(message)
 
     def _remember_chunk(self, key: str, message: dict[str, Any]) -> None:
         """Keep the chunk for late joiners of the stream (under the lock, with the delivery).

@@ -45,3 +45,23 @@ def test_a_rerun_after_a_revert_starts_the_history_again() -> None:
     bus.publish("t", {"type": "chunk", "data": "second try", "done": False})
     chunks = [m["data"] for m in received(bus, "t") if m["type"] == "chunk"]
     assert chunks == ["second try"]
+
+
+def test_a_subscription_with_accept_is_given_only_the_messages_it_wants() -> None:
+    bus = ChunkBus(None, None)  # type: ignore[arg-type]
+
+    async def run() -> list[dict[str, Any]]:
+        sub = bus.subscribe("*", accept=lambda m: m.get("status") == "pending")
+        bus.publish("t1", {"type": "status", "status": "claimed"})
+        bus.publish("t2", {"type": "status", "status": "pending"})
+        bus.publish("t3", {"type": "chunk", "data": "x", "done": False})
+        sub.put({"key": "w1", "type": "handed"})  # put by hand: not the bus's to filter
+        await asyncio.sleep(0)
+        messages = sub.drain()
+        sub.close()
+        return messages
+
+    assert [(m["key"], m.get("status", m["type"])) for m in asyncio.run(run())] == [
+        ("t2", "pending"),
+        ("w1", "handed"),
+    ]
