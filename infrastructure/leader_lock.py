@@ -26,7 +26,8 @@ class AdvisoryLock:
     """A PostgreSQL session advisory lock held on a dedicated connection.
 
     The lock lives as long as the connection: if the connection dies, the lock is gone, and
-    `acquire()` notices at its next check (at most `check_interval` later) and tries again.
+    `acquire()` notices at its next check (at most `check_interval` later) and tries again. A
+    replica without the lock tries it at most every `check_interval` too.
     """
 
     APPLICATION_NAME = "agentrun-leader"
@@ -41,8 +42,10 @@ class AdvisoryLock:
 
     def acquire(self) -> bool:
         now = time.monotonic()
-        if self._held and now - self._checked_at < self._check_interval:
-            return True
+        if now - self._checked_at < self._check_interval:
+            # Held: checked a moment ago. Not held: tried a moment ago; a standby woken by every
+            # commit of the leader must not ask PostgreSQL each time (a query per commit).
+            return self._held
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = connect_postgres(self._conninfo, application_name=self.APPLICATION_NAME)
