@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper, Notification, Transcoder
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import IntegrityError, Mapper, Notification, Recording, Transcoder
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.base import Aggregate, DomainEvent
@@ -34,6 +35,25 @@ class AgentRunLog(Application[str]):
     def construct_mapper(self) -> Mapper[str]:
         # Who caused each event (actor, request id) is stored beside its fields (ADR 0030).
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=MetadataMapper)
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[str] | DomainEventProtocol[str] | None,
+        **kwargs: Any,
+    ) -> list[Recording[str]]:
+        """The library's `save`, for our aggregates without its `collect_events`, which tells an
+        aggregate from an event by two runtime `Protocol` checks (~10 µs each) per object."""
+        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        batch: ProcessingEvent[str] = ProcessingEvent()
+        for aggregate in objs:
+            assert isinstance(aggregate, Aggregate)
+            batch.events.extend(aggregate.collect_events())
+            batch.aggregates[aggregate.id] = aggregate
+        recordings = self._record(batch)
+        self._take_snapshots(batch)
+        self._notify(recordings)
+        return recordings
 
 
 def sqlite_env(path: Path) -> dict[str, str]:

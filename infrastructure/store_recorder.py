@@ -11,10 +11,12 @@ attempt when the database comes straight back, ADR 0028; short enough to answer 
 from __future__ import annotations
 
 import time
+from base64 import b64encode
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import tuple_row
@@ -62,14 +64,16 @@ class FailFastRecorder(PostgresApplicationRecorder):
         """One statement appends a batch (ADR 0037): the library's transaction is a pipeline of
         BEGIN, SET LOCAL, LOCK TABLE, NOTIFY, INSERT, sync and COMMIT, each a statement psycopg
         builds and parses in Python. The same steps, in the same order, run here inside one
-        function, in the implicit transaction of one autocommit statement over four plain arrays
-        (dumped in C, where the library's composite type array is dumped in Python)."""
+        function, in the implicit transaction of one autocommit statement. Its argument is the
+        batch as one JSON array of `[id, version, topic, base64 state]`, dumped by orjson in C: an
+        array parameter is dumped by psycopg in Python, element by element (25 µs for the four
+        arrays of one event, against 4 µs)."""
         schema, table = Identifier(self.datastore.schema), Identifier(self.events_table_name)
         function = Identifier(f"{self.events_table_name}_append")
         self.sql_create_statements.append(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{function}"
-                "(ids text[], versions bigint[], topics text[], states bytea[]) "
+                "(batch json) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
                 "SET LOCAL lock_timeout = '{lock_timeout}s'; "
                 # Positions are handed out and committed in one order: readers never skip one.
@@ -77,7 +81,8 @@ class FailFastRecorder(PostgresApplicationRecorder):
                 "NOTIFY {channel}; "
                 "RETURN QUERY INSERT INTO {schema}.{table} "
                 "(originator_id, originator_version, topic, state) "
-                "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
+                "SELECT item->>0, (item->>1)::bigint, item->>2, decode(item->>3, 'base64') "
+                "FROM json_array_elements(batch) AS item RETURNING notification_id; "
                 "END $$"
             ).format(
                 schema=schema,
@@ -88,16 +93,15 @@ class FailFastRecorder(PostgresApplicationRecorder):
             )
         )
         self._append_statement = SQL(
-            "SELECT * FROM {schema}.{function}(%s::text[], %s::bigint[], %s::text[], %s::bytea[])"
+            "SELECT * FROM {schema}.{function}(%s::json)"
         ).format(schema=schema, function=function)
 
     def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
-        params = (
-            [str(e.originator_id) for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-        )
+        batch = [
+            (str(e.originator_id), e.originator_version, e.topic, b64encode(e.state).decode())
+            for e in stored_events
+        ]
+        params = (orjson.dumps(batch).decode(),)
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self._append_statement, params, prepare=True)
             return [row[0] for row in curs.fetchall()]
