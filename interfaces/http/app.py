@@ -60,7 +60,7 @@ class _App(Starlette):
         *,
         routes: Sequence[BaseRoute],
         exception_handlers: Mapping[Any, ExceptionHandler],
-        lifespan: Lifespan[Starlette],
+        lifespan: Lifespan[Starlette] | None = None,
     ) -> None:
         super().__init__(routes=routes, exception_handlers=exception_handlers, lifespan=lifespan)
         # Starlette's router over the same routes, trying only those a request's path can match.
