@@ -37,6 +37,7 @@ from infrastructure.projection_state import (
     read_positions,
     read_states,
     set_position,
+    set_positions,
     take_retry,
 )
 from infrastructure.signals import Signal
@@ -217,11 +218,15 @@ class ProjectionRunner:
         last = notifications[-1].id
         with self.db.transaction() as cur:
             current = read_states(cur, names, lock=self.db.dialect == "postgres")
+            passed: list[str] = []
             for projection in active:
                 row = current.get(projection.name)
                 if row is None or row.stalled or row.position >= last:
                     continue
-                self._fold_batch(cur, projection, events, row.position, last)
+                if self._fold_batch(cur, projection, events, row.position, last):
+                    passed.append(projection.name)
+            # The projections that took the whole batch move to its end together, in one statement.
+            set_positions(cur, passed, last)
             self.db.notify(cur, ADVANCED_CHANNEL)
         self.advanced_signal.notify()
         return len(notifications)
@@ -243,10 +248,14 @@ class ProjectionRunner:
 
     def _fold_batch(
         self, cur: Cursor, projection: Projection, events: list[tuple[int, Any]], start: int, last: int
-    ) -> None:
-        """Fold the batch into one projection inside a savepoint; on failure, stop just before the event."""
+    ) -> bool:
+        """Fold the batch into one projection inside a savepoint; True when it took the whole batch
+        (its position is the caller's to move), else it stopped just before a failing event."""
         skips = self._skips or set()
         todo = [(p, e) for p, e in events if p > start and (projection.name, p) not in skips]
+        if not any(projection.writes_for(type_of(e)) for _, e in todo):
+            self.failures.pop(projection.name, None)
+            return True  # nothing it writes: no savepoint, no fold
         failing: tuple[int, Any] = (start, None)
         cur.execute("SAVEPOINT projection_fold")
         try:
@@ -267,10 +276,10 @@ class ProjectionRunner:
                 cur.execute("RELEASE SAVEPOINT projection_fold")
                 set_position(cur, projection.name, reached)
                 self._failed(cur, projection.name, failing[0], type_of(failing[1]), error)
-                return
+                return False
         cur.execute("RELEASE SAVEPOINT projection_fold")
-        set_position(cur, projection.name, last)
         self.failures.pop(projection.name, None)
+        return True
 
     def _fold_before(
         self,

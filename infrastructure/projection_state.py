@@ -144,6 +144,15 @@ def set_position(cur: Cursor, name: str, position: int, clear: bool = False, sch
         cur.execute(f"UPDATE {_table(schema)} SET position = ? WHERE name = ?", (position, name))
 
 
+def set_positions(cur: Cursor, names: list[str], position: int) -> None:
+    """Move these projections to `position`, in one statement."""
+    if names:
+        cur.execute(
+            f"UPDATE {_table('')} SET position = ? WHERE name IN ({', '.join('?' * len(names))})",
+            (position, *names),
+        )
+
+
 def take_retry(cur: Cursor, name: str) -> None:
     """Clear a stall an operator asked to retry (or skipped)."""
     cur.execute(

@@ -80,6 +80,12 @@ class Projection:
         """Whether this projection folds events of that name (`Run.Claimed`, ...)."""
         return event_name in self._handlers
 
+    def writes_for(self, event_name: str) -> bool:
+        """Whether folding an event of that name may write a row: a batch with none is not folded,
+        only passed (the runner moves the position). A projection folding by its handlers writes
+        for their events only; one with an `apply` of its own, for any."""
+        return type(self).apply is not Projection.apply or self.folds(event_name)
+
     def apply(self, cur: ViewCursor, event: Any, position: int) -> None:
         """Fold one event at its log position; events this projection ignores are skipped."""
         handler = self._handlers.get(type(event).__qualname__)

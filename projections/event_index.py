@@ -79,7 +79,6 @@ class EventIndex(Projection):
 
     def folds(self, event_name: str) -> bool:
         return False  # an undecodable event is not indexed rather than stalling the index
-
     def apply(self, cur: ViewCursor, event: Any, position: int) -> None:
         self.apply_batch(cur, [(position, event)])
 
