@@ -18,6 +18,10 @@ from domain.inference_task import STATUSES, TERMINAL, InferenceTask, NotClaimabl
 from domain.redaction import redact
 from domain.worker import Worker, worker_aggregate_id
 from projections import inference_counts, inference_queries, worker_queries
+from projections.worker_registry import WorkerRegistry
+
+# How many LLM rows enqueues remember.
+LLM_MEMORY = 1024
 
 
 class Handoff(Protocol):
@@ -39,6 +43,8 @@ class InferenceTaskUseCases(UseCases):
         self.request_wake = request_wake
         # The dispatcher's: the local channel a fresh task of a pool goes to first, if on this replica.
         self.hand_off: Callable[[str, str], Handoff | None] | None = None
+        # LLM rows by name as last read, with the registry view's version they were read at.
+        self._llms: dict[str, tuple[int, dict[str, Any]]] = {}
         self._memory = TaskMemory()
         self._worker_owners: dict[str, str] = {}
 
@@ -123,12 +129,22 @@ class InferenceTaskUseCases(UseCases):
         return self._record(existing)
 
     def _route(self, name: str, fail_fast: bool, or_pool: bool) -> tuple[dict[str, Any] | None, bool]:
-        """The LLM's registry row, and whether a worker of its pool is bound (one views read)."""
+        """The LLM's registry row, and whether a worker of its pool is bound (one views read; none
+        for an LLM by name read here since the registry view last changed)."""
+        simple = not fail_fast and not or_pool
+        version = self.views.version(WorkerRegistry.name) if simple else None
+        remembered = self._llms.get(name) if version is not None else None
+        if remembered is not None and remembered[0] == version:
+            return remembered[1], False
         with self.views.read() as cur:
             llm = worker_queries.get_llm(cur, name)
             if llm is None and or_pool:
                 llm = pick_of_pool(worker_queries.llms_of_pool(cur, name))
             bound = bool(llm and fail_fast and worker_queries.bound_workers_of_pool(cur, llm["poolName"]))
+        if version is not None and llm is not None:
+            if len(self._llms) >= LLM_MEMORY:
+                self._llms.clear()
+            self._llms[name] = (version, llm)
         return llm, bound
 
     def get(self, principal: Principal, task_id: str) -> dict[str, Any]:

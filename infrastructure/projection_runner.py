@@ -148,6 +148,10 @@ class ProjectionRunner:
         self.error: str | None = None
         self.failures: dict[str, Failure] = {}
         self._skips = skips
+        # Per projection, twice the batches that wrote to it since this process began to lead: odd
+        # while one is being written (`written`).
+        self._written: dict[str, int] = {}
+        self._leading = False
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -167,12 +171,31 @@ class ProjectionRunner:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def written(self, name: str) -> int | None:
+        """A count that moves whenever a batch writes to the projection, while this process is the
+        one folding. None while a batch is being written to it (read the views: a copy made now
+        may miss what that batch commits) and when another process may be writing the views."""
+        count = self._written.get(name, 0)
+        return count if self._leading and count % 2 == 0 else None
+
+    def _lead(self) -> bool:
+        leading = self.leader.acquire()
+        if leading and not self._leading:
+            # Another process may have folded while this one did not: every count moves on.
+            for projection in self.projections:
+                self._wrote(projection.name, 2)
+        self._leading = leading
+        return leading
+
+    def _wrote(self, name: str, by: int = 1) -> None:
+        self._written[name] = self._written.get(name, 0) + by
+
     def _run(self) -> None:
         backoff = self.poll_interval
         while not self._stopped.is_set():
             generation = self.events_signal.generation
             try:
-                processed = self.run_once() if self.leader.acquire() else 0
+                processed = self.run_once() if self._lead() else 0
                 self.error = None
                 backoff = self.poll_interval
             except Exception as error:  # noqa: BLE001 - keep running through outages
@@ -216,18 +239,25 @@ class ProjectionRunner:
             return 0
         events = [(n.id, decode_or_poison(self.log, n)) for n in notifications]
         last = notifications[-1].id
-        with self.db.transaction() as cur:
-            current = read_states(cur, names, lock=self.db.dialect == "postgres")
-            passed: list[str] = []
-            for projection in active:
-                row = current.get(projection.name)
-                if row is None or row.stalled or row.position >= last:
-                    continue
-                if self._fold_batch(cur, projection, events, row.position, last):
-                    passed.append(projection.name)
-            # The projections that took the whole batch move to its end together, in one statement.
-            set_positions(cur, passed, last)
-            self.db.notify(cur, ADVANCED_CHANNEL)
+        writing = [p.name for p in active if any(p.writes_for(type_of(e)) for _, e in events)]
+        for name in writing:  # odd: a batch of these is being written
+            self._wrote(name)
+        try:
+            with self.db.transaction() as cur:
+                current = read_states(cur, names, lock=self.db.dialect == "postgres")
+                passed: list[str] = []
+                for projection in active:
+                    row = current.get(projection.name)
+                    if row is None or row.stalled or row.position >= last:
+                        continue
+                    if self._fold_batch(cur, projection, events, row.position, last):
+                        passed.append(projection.name)
+                # The projections that took the whole batch move to its end together, in one statement.
+                set_positions(cur, passed, last)
+                self.db.notify(cur, ADVANCED_CHANNEL)
+        finally:
+            for name in writing:  # even again, and moved on: a copy made before is stale
+                self._wrote(name)
         self.advanced_signal.notify()
         return len(notifications)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from infrastructure.database import Cursor, Database
@@ -29,6 +29,8 @@ class ViewReader:
         self.advanced_signal = advanced_signal
         self.poll_interval = poll_interval
         self._seen: dict[str, int] = {}
+        # The projection runner's count of writes per projection, while this process folds.
+        self.versions: Callable[[str], int | None] = lambda name: None
 
     def processed(self, names: Sequence[str] | None = None) -> int:
         """The lowest position the projections (all, or the named ones) have all reached."""
@@ -70,3 +72,6 @@ class ViewReader:
     def read(self) -> Iterator[Cursor]:
         with self.db.read() as cur:
             yield cur
+
+    def version(self, name: str) -> int | None:
+        return self.versions(name)
