@@ -35,6 +35,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.append --writers 32 --seconds 10 --rounds 3
 	$(PY) -m benchmarks.append_http --seconds 10 --rounds 3
+	$(PY) -m benchmarks.inference --workers 4 --callers 8 --seconds 10 --rounds 3
 
 # Console screenshots into docs/console/ (needs /usr/bin/chromium: apt-get install chromium).
 screenshots: $(VENV)/.installed
