@@ -8,7 +8,7 @@ compare-and-set, so a task reaches exactly one worker.
 
 When that preferred worker's channel is on the replica that takes the enqueue, the enqueue claims
 the task for it in its own save and hands the channel the frame (a `Handoff`): no second save and
-no hop through the bus (ADR 0037). A channel that closes stops taking hand-offs first, then waits for
+no hop through the bus (ADR 0043). A channel that closes stops taking hand-offs first, then waits for
 those in flight, so each task handed to it is either sent or put back in the queue with the rest.
 """
 
