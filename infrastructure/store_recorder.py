@@ -92,9 +92,12 @@ class FailFastRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
             )
         )
-        self._append_statement = SQL(
-            "SELECT * FROM {schema}.{function}(%s::json)"
-        ).format(schema=schema, function=function)
+        # Rendered once: psycopg renders a composed statement again at every execute.
+        self._append_statement = (
+            SQL("SELECT * FROM {schema}.{function}(%s::json)")
+            .format(schema=schema, function=function)
+            .as_string(None)
+        )
 
     def _append(self, stored_events: Sequence[StoredEvent]) -> list[int]:
         batch = [
