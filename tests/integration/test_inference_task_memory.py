@@ -1,4 +1,5 @@
-"""A replica's memory of a task's holder lets chunks skip the load, and never decides for a stale holder."""
+"""A replica's memory of a task's holder lets chunks skip the load, and never decides for a stale holder;
+its memory of a task's owner lets a long-poll start waiting without a read."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Any
 import pytest
 
 from application.access import SYSTEM, Principal
+from application.errors import NotFoundError
 from domain.errors import TerminalStateError
 from domain.inference_task import StaleAttemptError
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container
 
 CLIENT = Principal.of("alice", ["client"], ["*"])
+OTHER = Principal.of("bob", ["client"], ["*"])
 
 
 @pytest.fixture
@@ -154,3 +157,41 @@ def test_a_first_chunk_sent_ahead_of_its_commit_stands_when_its_holder_kept_the_
     assert error is None and out.count("first") == 1  # accepted, and not sent a second time
     task = a.inference_tasks.get(SYSTEM, task_id)
     assert task["status"] == "running" and task["claimedBy"] == "w1"
+
+
+def test_a_wait_on_a_remembered_task_answers_with_its_end_from_another_replica(
+    replicas: tuple[Container, Container],
+) -> None:
+    a, b = replicas
+    task_id = claimed_task(a)
+
+    async def scenario() -> dict[str, Any]:
+        # No read: replica a remembers the claim it saved, and starts the wait from that.
+        waiting = a.task_watch.wait_remembered(CLIENT, task_id, 10_000)
+        assert waiting is not None
+        wait = asyncio.ensure_future(waiting())
+        await asyncio.to_thread(
+            b.inference_tasks.post_result, SYSTEM, task_id, "w1", status=None, body="done", error=None
+        )
+        return await asyncio.wait_for(wait, 5)
+
+    done = asyncio.run(scenario())
+    assert done["status"] == "completed" and done["responseBody"] == "done"
+
+
+def test_a_remembered_task_is_not_waited_on_for_another_owner(replicas: tuple[Container, Container]) -> None:
+    a, _ = replicas
+    task_id = claimed_task(a)
+    assert a.task_watch.wait_remembered(OTHER, task_id, 10_000) is None
+    with pytest.raises(NotFoundError):
+        a.task_watch.read(OTHER, task_id, 10_000)
+
+
+def test_a_task_not_remembered_or_ended_is_read(replicas: tuple[Container, Container]) -> None:
+    a, b = replicas
+    task_id = claimed_task(a)
+    assert b.task_watch.wait_remembered(CLIENT, task_id, 10_000) is None  # b never saw it
+    a.inference_tasks.post_result(SYSTEM, task_id, "w1", status=None, body="done", error=None)
+    assert a.task_watch.wait_remembered(CLIENT, task_id, 10_000) is None  # ended: read it
+    record, waiting = a.task_watch.read(CLIENT, task_id, 10_000)
+    assert record["status"] == "completed" and waiting is None
