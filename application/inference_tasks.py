@@ -10,18 +10,15 @@ from application import access
 from application.access import Principal
 from application.base import UseCases
 from application.errors import NotFoundError, UnavailableError
-from application.inference_wire import Bus, error_of, pick_of_pool, task_frame, task_record
+from application.inference_wire import Bus, error_of, task_frame, task_record
+from application.llm_routes import LlmRoutes
 from application.retry import decide_remembered, retry_on_conflict
 from application.task_memory import TaskMemory
 from domain.errors import ConcurrencyError, SchemaInvalidError
 from domain.inference_task import STATUSES, TERMINAL, InferenceTask, NotClaimableError, inference_task_id
 from domain.redaction import redact
 from domain.worker import Worker, worker_aggregate_id
-from projections import inference_counts, inference_queries, worker_queries
-from projections.worker_registry import WorkerRegistry
-
-# How many LLM rows enqueues remember.
-LLM_MEMORY = 1024
+from projections import inference_counts, inference_queries
 
 
 class Handoff(Protocol):
@@ -43,8 +40,7 @@ class InferenceTaskUseCases(UseCases):
         self.request_wake = request_wake
         # The dispatcher's: the local channel a fresh task of a pool goes to first, if on this replica.
         self.hand_off: Callable[[str, str], Handoff | None] | None = None
-        # LLM rows by name as last read, with the registry view's version they were read at.
-        self._llms: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.routes = LlmRoutes(self.views)
         self._memory = TaskMemory()
         self._worker_owners: dict[str, str] = {}
 
@@ -71,11 +67,11 @@ class InferenceTaskUseCases(UseCases):
             joined = self._join(task_id, request, stream)
             if joined is not None:
                 return joined
-        llm, bound = self._route(llm_name, fail_fast, or_pool)
+        llm, bound = self.routes.route(llm_name, fail_fast, or_pool)
         if llm is None or (fail_fast and not bound):
             # Maybe registered or bound a moment ago: read again once the views reach the head.
             self.wait_for_views(None)
-            llm, bound = self._route(llm_name, fail_fast, or_pool)
+            llm, bound = self.routes.route(llm_name, fail_fast, or_pool)
         if llm is None:
             raise NotFoundError(f"llm {llm_name} was not found")
         pool, llm_name = llm["poolName"], llm["name"]
@@ -127,25 +123,6 @@ class InferenceTaskUseCases(UseCases):
             return None
         existing.check_same_request(request, stream)
         return self._record(existing)
-
-    def _route(self, name: str, fail_fast: bool, or_pool: bool) -> tuple[dict[str, Any] | None, bool]:
-        """The LLM's registry row, and whether a worker of its pool is bound (one views read; none
-        for an LLM by name read here since the registry view last changed)."""
-        simple = not fail_fast and not or_pool
-        version = self.views.version(WorkerRegistry.name) if simple else None
-        remembered = self._llms.get(name) if version is not None else None
-        if remembered is not None and remembered[0] == version:
-            return remembered[1], False
-        with self.views.read() as cur:
-            llm = worker_queries.get_llm(cur, name)
-            if llm is None and or_pool:
-                llm = pick_of_pool(worker_queries.llms_of_pool(cur, name))
-            bound = bool(llm and fail_fast and worker_queries.bound_workers_of_pool(cur, llm["poolName"]))
-        if version is not None and llm is not None:
-            if len(self._llms) >= LLM_MEMORY:
-                self._llms.clear()
-            self._llms[name] = (version, llm)
-        return llm, bound
 
     def get(self, principal: Principal, task_id: str) -> dict[str, Any]:
         """The task, or not-found when it is missing or another owner's (for a caller)."""
