@@ -22,6 +22,7 @@ class ViewReader:
         names: Sequence[str],
         advanced_signal: Signal,
         poll_interval: float = 0.2,
+        versions: Callable[[str], int | None] = lambda name: None,
     ) -> None:
         self.db = db
         self.log = log
@@ -30,7 +31,7 @@ class ViewReader:
         self.poll_interval = poll_interval
         self._seen: dict[str, int] = {}
         # The projection runner's count of writes per projection, while this process folds.
-        self.versions: Callable[[str], int | None] = lambda name: None
+        self.versions = versions
 
     def processed(self, names: Sequence[str] | None = None) -> int:
         """The lowest position the projections (all, or the named ones) have all reached."""

@@ -184,8 +184,8 @@ class Container:
         self.browser_sessions = BrowserSessions(self.db, clock, timedelta(seconds=settings.ui_session_ttl))
         self.browser_sessions.create_table()
         self.authenticator = Authenticator(self.tokens, self.browser_sessions)
-        self.views = ViewReader(self.db, self.log, [p.name for p in self.projections], self.advanced_signal)
-        self.views.versions = self.runner.written
+        names = [p.name for p in self.projections]
+        self.views = ViewReader(self.db, self.log, names, self.advanced_signal, versions=self.runner.written)
         common: dict[str, Any] = {
             "store": self.log,
             "views": self.views,
